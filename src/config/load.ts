@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import type { z } from 'zod';
+import { ErrorCode, LinesideError } from '../domain/errors.js';
+import { configSchema, type Config } from './schema.js';
+
+/**
+ * The only reader of YAML and process.env. Produces a frozen Config with every path absolute, or
+ * throws LINESIDE_ERR_CONFIG with a message that names the station and the key.
+ */
+export function loadConfigFile(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new LinesideError(ErrorCode.config, `${file}: cannot read config file (${(cause as Error).message})`, { cause });
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { prettyErrors: true });
+  } catch (cause) {
+    const where = cause instanceof YAMLParseError && cause.linePos ? ` at line ${cause.linePos[0].line}` : '';
+    throw new LinesideError(ErrorCode.config, `${file}: not valid YAML${where}: ${(cause as Error).message.split('\n')[0]}`, { cause });
+  }
+  return parseConfig(raw, dirname(resolve(file)), file);
+}
+
+/** Validate an already-parsed value; relative paths resolve against `baseDir`. */
+export function parseConfig(raw: unknown, baseDir: string, label = 'config'): Config {
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new LinesideError(ErrorCode.config, `${label}: ${describeIssues(parsed.error.issues, raw)}`, {
+      details: { issues: parsed.error.issues.length },
+    });
+  }
+  const cfg = parsed.data;
+  crossCheck(cfg, label);
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const resolved: Config = {
+    ...cfg,
+    dataDir: abs(cfg.dataDir),
+    models: Object.fromEntries(
+      Object.entries(cfg.models).map(([k, m]) => [k, { ...m, path: abs(m.path), manifest: m.manifest ? abs(m.manifest) : undefined }]),
+    ),
+    stations: cfg.stations.map((s) => (s.source.type === 'replay' ? { ...s, source: { ...s.source, path: abs(s.source.path) } } : s)),
+  };
+  return deepFreeze(resolved);
+}
+
+/** Rules the schema cannot express alone. */
+function crossCheck(cfg: Config, label: string): void {
+  const seen = new Set<string>();
+  for (const s of cfg.stations) {
+    if (seen.has(s.id)) throw new LinesideError(ErrorCode.config, `${label}: station "${s.id}": id: duplicate station id`);
+    seen.add(s.id);
+    if (!(s.model in cfg.models)) {
+      const known = Object.keys(cfg.models).join(', ') || 'none';
+      throw new LinesideError(ErrorCode.config, `${label}: station "${s.id}": model: "${s.model}" is not defined under models (defined: ${known})`);
+    }
+    for (const [cls, r] of Object.entries(s.rules.classes)) {
+      if (r.reject !== undefined && r.inconclusive !== undefined && r.inconclusive > r.reject) {
+        throw new LinesideError(
+          ErrorCode.config,
+          `${label}: station "${s.id}": rules.classes.${cls}.inconclusive: ${r.inconclusive} must not exceed reject (${r.reject})`,
+        );
+      }
+    }
+  }
+  for (const simId of Object.keys(cfg.plc.simulate?.stations ?? {})) {
+    if (!seen.has(simId)) throw new LinesideError(ErrorCode.config, `${label}: plc.simulate.stations.${simId}: no station with this id`);
+  }
+}
+
+function describeIssues(issues: readonly z.core.$ZodIssue[], raw: unknown): string {
+  const first = issues[0];
+  if (!first) return 'invalid';
+  const msg = describeIssue(first, raw);
+  return issues.length > 1 ? `${msg} (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : msg;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
+  const path = [...issue.path];
+  let where = '';
+  if (path[0] === 'stations' && typeof path[1] === 'number') {
+    const st = (raw as { stations?: Array<{ id?: unknown }> } | undefined)?.stations?.[path[1]];
+    const stationName = st && typeof st.id === 'string' ? `"${st.id}"` : `#${path[1] + 1}`;
+    where = `station ${stationName}: `;
+    path.splice(0, 2);
+  }
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys;
+    message = `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}`;
+  }
+  const key = path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+  return `${where}${key || '(top level)'}: ${message}`;
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const child of Object.values(v as Record<string, unknown>)) deepFreeze(child);
+  }
+  return v;
+}

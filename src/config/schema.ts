@@ -1,0 +1,169 @@
+import { z } from 'zod';
+
+/**
+ * The configuration schema: one YAML file, strict (unknown keys are errors), with defaults and
+ * bounds. `load.ts` turns a parse failure into a message naming the station and the key.
+ */
+
+const id = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,31}$/, 'must be lower-case letters, digits, "-" or "_", starting with a letter, at most 32 characters');
+
+/** Region of interest in original-image pixels. */
+const roi = z.strictObject({
+  x: z.number().int().min(0),
+  y: z.number().int().min(0),
+  w: z.number().int().min(1),
+  h: z.number().int().min(1),
+});
+
+const replaySource = z.strictObject({
+  type: z.literal('replay'),
+  /** Folder of JPEG/PNG images, replayed in name order and looped. */
+  path: z.string().min(1),
+  /** Free-running frame rate; triggered stations take the next image on each trigger instead. */
+  fps: z.number().positive().max(120).default(5),
+});
+
+const snapshotSource = z.strictObject({
+  type: z.literal('snapshot'),
+  /** http(s) URL answering one still image per GET. Credentials may be in the URL; they are redacted in logs. */
+  url: z.string().url(),
+  timeoutMs: z.number().int().min(50).max(30_000).default(2000),
+  fps: z.number().positive().max(30).default(2),
+});
+
+export const sourceSchema = z.discriminatedUnion('type', [replaySource, snapshotSource]);
+
+const classRule = z.strictObject({
+  /** Score at or above which this class rejects the part (or raises the zone/cleaning finding). */
+  reject: z.number().min(0).max(1).optional(),
+  /** Score at or above which, but below `reject`, the part is inconclusive. */
+  inconclusive: z.number().min(0).max(1).optional(),
+  /** `RejectCode` written to the PLC when this class decides the verdict. */
+  code: z.number().int().min(1).max(32767).optional(),
+  /** For a classifier: the class that means "good"; a part passes only if it wins with this score. */
+  pass: z.number().min(0).max(1).optional(),
+});
+
+const rules = z.strictObject({
+  /** Only detections whose centre lies in this region count. Omit to use the whole image. */
+  roi: roi.optional(),
+  /** Per-class thresholds; classes not listed are recorded but do not decide. */
+  classes: z.record(z.string().min(1), classRule).default({}),
+  /** Detections below this score are not even recorded. */
+  minScore: z.number().min(0).max(1).default(0.25),
+  /** Expected number of detections of one class in the ROI (e.g. tablets per blister). */
+  expectCount: z.strictObject({ label: z.string().min(1), count: z.number().int().min(0), code: z.number().int().min(1).max(32767).default(90) }).optional(),
+});
+
+const stationPlc = z.strictObject({
+  /** Prefix prepended to each tag name to form its node ID, e.g. `ns=1;s=blister.`. */
+  tagPrefix: z.string().min(1).optional(),
+  /** Explicit node IDs per tag (override the prefix), e.g. `Result: ns=3;s="VisionDB"."Result"`. */
+  tags: z.record(z.string(), z.string().min(1)).default({}),
+});
+
+const stationBase = {
+  id,
+  name: z.string().min(1).max(80).optional(),
+  source: sourceSchema,
+  /** Key into `models`. */
+  model: id,
+  rules: rules.default({ classes: {}, minScore: 0.25 }),
+  plc: stationPlc.default({ tags: {} }),
+  /** Bounded queue between trigger and inspection; a trigger that finds it full is answered not-inspected. */
+  queueDepth: z.number().int().min(1).max(64).default(4),
+  /** Save an evidence JPEG for these verdicts (rejects always). */
+  evidence: z.array(z.enum(['pass', 'reject', 'inconclusive', 'not_inspected'])).default(['reject', 'inconclusive']),
+};
+
+const partStation = z.strictObject({
+  ...stationBase,
+  kind: z.literal('part'),
+  /** `plc`: one inspection per TriggerCount increment. `interval`: free-running at the source's fps. */
+  trigger: z.enum(['plc', 'interval']).default('plc'),
+  /** A frame older than this when inspected is never inspected (answer not-inspected). */
+  maxFrameAgeMs: z.number().int().min(10).max(60_000).default(2000),
+});
+
+const zoneStation = z.strictObject({
+  ...stationBase,
+  kind: z.literal('zone'),
+  /** A violation must persist this long before the alarm is raised. */
+  raiseAfterMs: z.number().int().min(0).max(600_000).default(3000),
+  /** The alarm clears after this long without the violation. */
+  clearAfterMs: z.number().int().min(0).max(600_000).default(5000),
+});
+
+const cleaningStation = z.strictObject({
+  ...stationBase,
+  kind: z.literal('cleaning'),
+  /** Number of views captured per verification. */
+  views: z.number().int().min(1).max(16).default(3),
+});
+
+export const stationSchema = z.discriminatedUnion('kind', [partStation, zoneStation, cleaningStation]);
+
+const modelSchema = z.strictObject({
+  /** Path to the .onnx file; the manifest is the same path with `.json` or `.yaml`, or `manifest`. */
+  path: z.string().min(1),
+  manifest: z.string().min(1).optional(),
+  /** Worker threads running this model. */
+  workers: z.number().int().min(1).max(8).default(1),
+  /** onnxruntime intra-op threads per worker. */
+  threads: z.number().int().min(1).max(16).default(1),
+});
+
+const simStation = z.strictObject({
+  /** Parts per minute the simulated conveyor triggers (part stations). 0 stops the conveyor. */
+  partsPerMinute: z.number().min(0).max(6000).default(120),
+  /** Period of cleaning-check requests (cleaning stations); 0 = never. */
+  cleanCheckEveryMs: z.number().int().min(0).max(3_600_000).default(0),
+});
+
+const plcSchema = z.strictObject({
+  /** OPC UA endpoint of the PLC. */
+  endpoint: z.string().regex(/^opc\.tcp:\/\//, 'must start with opc.tcp://'),
+  /** Subscription publishing interval; bounds the latency from trigger to inspection. */
+  publishingIntervalMs: z.number().int().min(5).max(1000).default(20),
+  /** VisionHeartbeat period (DESIGN.md: 500 ms). */
+  heartbeatMs: z.number().int().min(100).max(5000).default(500),
+  /** PlcHeartbeat unchanged this long → alarm. */
+  heartbeatTimeoutMs: z.number().int().min(500).max(60_000).default(2000),
+  /** Start the built-in simulated PLC on the endpoint's port (demo, tests, benchmarks). */
+  simulate: z
+    .strictObject({
+      /** PLC's inspection window: no matching ResultCount within it → the part is rejected (timed out). */
+      windowMs: z.number().int().min(10).max(60_000).default(1000),
+      stations: z.record(id, simStation).default({}),
+    })
+    .optional(),
+});
+
+export const configSchema = z.strictObject({
+  line: z.string().min(1).max(80).default('Line 1'),
+  /** SQLite file, evidence images and keys live here. */
+  dataDir: z.string().min(1).default('./data'),
+  http: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8080),
+    })
+    .default({ host: '127.0.0.1', port: 8080 }),
+  log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).default({ level: 'info' }),
+  plc: plcSchema,
+  models: z.record(id, modelSchema),
+  stations: z.array(stationSchema).min(1).max(16),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;
+export type StationConfig = z.output<typeof stationSchema>;
+export type PartStationConfig = Extract<StationConfig, { kind: 'part' }>;
+export type ZoneStationConfig = Extract<StationConfig, { kind: 'zone' }>;
+export type CleaningStationConfig = Extract<StationConfig, { kind: 'cleaning' }>;
+export type SourceConfig = z.output<typeof sourceSchema>;
+export type ModelConfig = z.output<typeof modelSchema>;
+export type RulesConfig = StationConfig['rules'];
+export type PlcConfig = Config['plc'];

@@ -1,0 +1,204 @@
+import type { Finding } from '../domain/detection.js';
+import type { InspectionRecord, StoredInspection } from '../domain/inspection.js';
+import { Verdict } from '../domain/verdict.js';
+import type { Db } from './db.js';
+
+export interface VerdictCounters {
+  pass: number;
+  reject: number;
+  inconclusive: number;
+  notInspected: number;
+}
+
+export function emptyCounters(): VerdictCounters {
+  return { pass: 0, reject: 0, inconclusive: 0, notInspected: 0 };
+}
+
+export function counterKey(v: Verdict): keyof VerdictCounters {
+  return v === Verdict.notInspected ? 'notInspected' : v;
+}
+
+interface InspectionRow {
+  id: number;
+  station_id: string;
+  kind: InspectionRecord['kind'];
+  trigger_count: number | null;
+  part_id: string | null;
+  batch_id: string | null;
+  recipe_index: number | null;
+  verdict: Verdict;
+  reason: string | null;
+  reject_code: number;
+  score: number;
+  started_at: number;
+  acquire_ms: number | null;
+  preprocess_ms: number | null;
+  infer_ms: number | null;
+  decode_ms: number | null;
+  rules_ms: number | null;
+  total_ms: number | null;
+  model_versions: string;
+  frame_origin: string | null;
+  evidence_path: string | null;
+  evidence_sha256: string | null;
+  plc_written_at: number | null;
+}
+
+interface FindingRow {
+  label: string;
+  score: number;
+  x: number | null;
+  y: number | null;
+  w: number | null;
+  h: number | null;
+  rule: string;
+  effect: Finding['effect'];
+  reject_code: number;
+}
+
+const SELECT = `
+  SELECT i.*, e.path AS evidence_path, e.sha256 AS evidence_sha256, p.written_at AS plc_written_at
+  FROM inspections i
+  LEFT JOIN evidence e ON e.inspection_id = i.id
+  LEFT JOIN plc_answers p ON p.inspection_id = i.id`;
+
+/** Inspections, their findings, PLC answers and evidence. Rows are inserted, never updated. */
+export class InspectionRepository {
+  readonly #insert;
+  readonly #insertFinding;
+  readonly #insertAnswer;
+  readonly #insertEvidence;
+  readonly #byId;
+  readonly #findings;
+  readonly #recent;
+  readonly #counts;
+  readonly #recordTx;
+
+  constructor(db: Db) {
+    this.#insert = db.prepare(`
+      INSERT INTO inspections (station_id, kind, trigger_count, part_id, batch_id, recipe_index, verdict, reason,
+        reject_code, score, started_at, acquire_ms, preprocess_ms, infer_ms, decode_ms, rules_ms, total_ms,
+        model_versions, frame_origin, recorded_at)
+      VALUES (@stationId, @kind, @triggerCount, @partId, @batchId, @recipeIndex, @verdict, @reason,
+        @rejectCode, @score, @startedAt, @acquireMs, @preprocessMs, @inferMs, @decodeMs, @rulesMs, @totalMs,
+        @modelVersions, @frameOrigin, @recordedAt)`);
+    this.#insertFinding = db.prepare(`
+      INSERT INTO findings (inspection_id, label, score, x, y, w, h, rule, effect, reject_code)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.#insertAnswer = db.prepare(`
+      INSERT INTO plc_answers (inspection_id, result, result_count, written_at, latency_ms, error) VALUES (?, ?, ?, ?, ?, ?)`);
+    this.#insertEvidence = db.prepare(`
+      INSERT INTO evidence (inspection_id, path, sha256, bytes, created_at) VALUES (?, ?, ?, ?, ?)`);
+    this.#byId = db.prepare(`${SELECT} WHERE i.id = ?`);
+    this.#findings = db.prepare(`SELECT * FROM findings WHERE inspection_id = ? ORDER BY id`);
+    this.#recent = db.prepare(`${SELECT} WHERE i.station_id = ? ORDER BY i.id DESC LIMIT ?`);
+    this.#counts = db.prepare(`SELECT station_id, verdict, COUNT(*) AS n FROM inspections GROUP BY station_id, verdict`);
+    this.#recordTx = db.transaction((rec: InspectionRecord): number => {
+      const t = rec.timings;
+      const id = Number(
+        this.#insert.run({
+          stationId: rec.stationId,
+          kind: rec.kind,
+          triggerCount: rec.triggerCount,
+          partId: rec.partId,
+          batchId: rec.batchId,
+          recipeIndex: rec.recipeIndex,
+          verdict: rec.verdict,
+          reason: rec.reason,
+          rejectCode: rec.rejectCode,
+          score: rec.score,
+          startedAt: rec.startedAt,
+          acquireMs: t.acquireMs ?? null,
+          preprocessMs: t.preprocessMs ?? null,
+          inferMs: t.inferMs ?? null,
+          decodeMs: t.decodeMs ?? null,
+          rulesMs: t.rulesMs ?? null,
+          totalMs: t.totalMs ?? null,
+          modelVersions: JSON.stringify(rec.modelVersions),
+          frameOrigin: rec.frameOrigin,
+          recordedAt: Date.now(),
+        }).lastInsertRowid,
+      );
+      for (const f of rec.findings) {
+        this.#insertFinding.run(id, f.label, f.score, f.box?.x ?? null, f.box?.y ?? null, f.box?.w ?? null, f.box?.h ?? null, f.rule, f.effect, f.rejectCode);
+      }
+      return id;
+    });
+  }
+
+  /** Insert the inspection and its findings in one transaction; returns the stored record. */
+  record(rec: InspectionRecord): StoredInspection {
+    const id = this.#recordTx(rec);
+    return { ...rec, id, evidencePath: null, evidenceSha256: null, plcWrittenAt: null };
+  }
+
+  recordPlcAnswer(inspectionId: number, a: { result: number; resultCount: number; writtenAt: number | null; latencyMs: number | null; error: string | null }): void {
+    this.#insertAnswer.run(inspectionId, a.result, a.resultCount, a.writtenAt, a.latencyMs, a.error);
+  }
+
+  recordEvidence(inspectionId: number, e: { path: string; sha256: string; bytes: number }): void {
+    this.#insertEvidence.run(inspectionId, e.path, e.sha256, e.bytes, Date.now());
+  }
+
+  get(id: number): StoredInspection | undefined {
+    const row = this.#byId.get(id) as InspectionRow | undefined;
+    return row ? this.#toStored(row) : undefined;
+  }
+
+  recent(stationId: string, limit: number): StoredInspection[] {
+    return (this.#recent.all(stationId, limit) as InspectionRow[]).map((r) => this.#toStored(r));
+  }
+
+  /** Verdict counts per station over the whole database (for counters after a restart). */
+  countsByStation(): Map<string, VerdictCounters> {
+    const out = new Map<string, VerdictCounters>();
+    for (const r of this.#counts.all() as Array<{ station_id: string; verdict: Verdict; n: number }>) {
+      const c = out.get(r.station_id) ?? emptyCounters();
+      c[counterKey(r.verdict)] += r.n;
+      out.set(r.station_id, c);
+    }
+    return out;
+  }
+
+  #toStored(r: InspectionRow): StoredInspection {
+    const findings = (this.#findings.all(r.id) as FindingRow[]).map(
+      (f): Finding => ({
+        label: f.label,
+        score: f.score,
+        box: f.x === null || f.y === null || f.w === null || f.h === null ? undefined : { x: f.x, y: f.y, w: f.w, h: f.h },
+        rule: f.rule,
+        effect: f.effect,
+        rejectCode: f.reject_code,
+      }),
+    );
+    const timing = (v: number | null): number | undefined => v ?? undefined;
+    return {
+      id: r.id,
+      stationId: r.station_id,
+      kind: r.kind,
+      triggerCount: r.trigger_count,
+      partId: r.part_id,
+      batchId: r.batch_id,
+      recipeIndex: r.recipe_index,
+      verdict: r.verdict,
+      reason: r.reason,
+      rejectCode: r.reject_code,
+      score: r.score,
+      startedAt: r.started_at,
+      timings: {
+        acquireMs: timing(r.acquire_ms),
+        preprocessMs: timing(r.preprocess_ms),
+        inferMs: timing(r.infer_ms),
+        decodeMs: timing(r.decode_ms),
+        rulesMs: timing(r.rules_ms),
+        totalMs: timing(r.total_ms),
+      },
+      modelVersions: JSON.parse(r.model_versions) as Record<string, string>,
+      frameOrigin: r.frame_origin,
+      findings,
+      evidencePath: r.evidence_path,
+      evidenceSha256: r.evidence_sha256,
+      plcWrittenAt: r.plc_written_at,
+    };
+  }
+}

@@ -1,0 +1,33 @@
+import { join } from 'node:path';
+import { openDatabase, type Db } from './db.js';
+import { AlarmRepository } from './alarm.repository.js';
+import { InspectionRepository } from './inspection.repository.js';
+
+/** The appliance's records: one SQLite file under the data directory. */
+export class Store {
+  readonly inspections: InspectionRepository;
+  readonly alarms: AlarmRepository;
+  readonly file: string;
+  readonly #db: Db;
+
+  private constructor(db: Db, file: string) {
+    this.#db = db;
+    this.file = file;
+    this.inspections = new InspectionRepository(db);
+    this.alarms = new AlarmRepository(db);
+  }
+
+  static open(dataDir: string): Store {
+    const file = join(dataDir, 'lineside.db');
+    return new Store(openDatabase(file), file);
+  }
+
+  /** Cheap liveness probe for health: a read that touches the file. */
+  ping(): void {
+    this.#db.prepare('SELECT 1').get();
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+}

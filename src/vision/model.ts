@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { ModelConfig } from '../config/schema.js';
+import type { ModelOutput } from '../domain/detection.js';
+import { ErrorCode, isLinesideError, LinesideError } from '../domain/errors.js';
+import type { Roi } from '../domain/geometry.js';
+import { HealthCell, HealthState } from '../domain/health.js';
+import { checkOutputShape, decode } from './decoders/decoder.js';
+import { readManifest, type Manifest } from './manifest.js';
+import type { ModelRunner } from './model-runner.js';
+import { OnnxRunner } from './onnx.runner.js';
+import { prepareInput, type InputTransform } from './preprocess.js';
+
+export interface InferResult {
+  readonly output: ModelOutput;
+  readonly transform: InputTransform;
+  readonly preprocessMs: number;
+  readonly inferMs: number;
+  readonly decodeMs: number;
+}
+
+/** Manifest beside the model: same path with .json, .yaml or .yml. */
+export function manifestPathFor(modelPath: string): string | undefined {
+  const stem = modelPath.replace(/\.onnx$/i, '');
+  return ['.json', '.yaml', '.yml'].map((ext) => stem + ext).find((p) => existsSync(p));
+}
+
+/**
+ * A loaded, checked model: manifest, hash-verified file, a worker pool, and a health state that
+ * turns to down when its outputs stop being trustworthy.
+ */
+export class Model {
+  readonly key: string;
+  readonly manifest: Manifest;
+  /** `name@version+sha256[0..12]`, recorded with every inspection. */
+  readonly versionTag: string;
+  readonly health = new HealthCell(HealthState.ok);
+  readonly #runner: ModelRunner;
+
+  private constructor(key: string, manifest: Manifest, runner: ModelRunner) {
+    this.key = key;
+    this.manifest = manifest;
+    this.#runner = runner;
+    this.versionTag = `${manifest.name}@${manifest.version}+${manifest.sha256.slice(0, 12)}`;
+  }
+
+  /** Load and check a model. Errors are LINESIDE_ERR_MODEL_LOAD and name the file. */
+  static async load(key: string, cfg: ModelConfig): Promise<Model> {
+    const manifestPath = cfg.manifest ?? manifestPathFor(cfg.path);
+    if (!existsSync(cfg.path)) throw new LinesideError(ErrorCode.modelLoad, `model file ${cfg.path} does not exist`);
+    if (!manifestPath) throw new LinesideError(ErrorCode.modelLoad, `model ${cfg.path} has no manifest (.json/.yaml beside it)`);
+    const manifest = await readManifest(manifestPath);
+    const bytes = await readFile(cfg.path);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    if (sha !== manifest.sha256) {
+      throw new LinesideError(ErrorCode.modelLoad, `model file ${cfg.path} has sha256 ${sha.slice(0, 12)}…, manifest says ${manifest.sha256.slice(0, 12)}…`);
+    }
+    const runner = await OnnxRunner.open(cfg.path, { workers: cfg.workers, threads: cfg.threads });
+    const model = new Model(key, manifest, runner);
+    try {
+      await model.#check(cfg.path);
+    } catch (e) {
+      await runner.close();
+      throw e;
+    }
+    return model;
+  }
+
+  /** Decode → tensor → worker → decoded output. Throws LinesideError with a stable code. */
+  async infer(image: Buffer, roi?: Roi): Promise<InferResult> {
+    const t0 = performance.now();
+    const input = await prepareInput(image, this.manifest.input, roi);
+    const t1 = performance.now();
+    const run = await this.#runner.run({ data: input.tensor, dims: [...input.dims] });
+    const t2 = performance.now();
+    let output: ModelOutput;
+    try {
+      output = decode(run.outputs, { manifest: this.manifest, transform: input.transform });
+    } catch (e) {
+      if (isLinesideError(e, ErrorCode.modelUnhealthy)) this.health.set(HealthState.down, e.message);
+      throw e;
+    }
+    this.health.set(HealthState.ok);
+    return { output, transform: input.transform, preprocessMs: t1 - t0, inferMs: run.inferMs, decodeMs: performance.now() - t2 };
+  }
+
+  /** Raw throughput of the model on one prepared tensor, inside a worker (benchmarks). */
+  async benchRaw(image: Buffer, iterations: number): Promise<{ times: readonly number[]; wallMs: number }> {
+    const input = await prepareInput(image, this.manifest.input);
+    return this.#runner.bench({ data: input.tensor, dims: [...input.dims] }, iterations);
+  }
+
+  close(): Promise<void> {
+    return this.#runner.close();
+  }
+
+  /** Shapes agree with the manifest and decoder, and a warm-up run gives finite outputs. */
+  async #check(path: string): Promise<void> {
+    const spec = this.manifest.input;
+    const input = this.#runner.inputs[0];
+    if (!input) throw new LinesideError(ErrorCode.modelLoad, `model ${path} has no inputs`);
+    const want = spec.layout === 'NCHW' ? [1, 3, spec.height, spec.width] : [1, spec.height, spec.width, 3];
+    const fixed = input.shape.every((d) => typeof d === 'number');
+    if (fixed && input.shape.some((d, i) => i > 0 && d !== want[i])) {
+      throw new LinesideError(ErrorCode.modelLoad, `model ${path}: input ${input.name} is [${input.shape.join(',')}], manifest says [${want.join(',')}]`);
+    }
+    const zeros = new Float32Array(want.reduce((a, b) => a * b, 1));
+    const warm = await this.#runner.run({ data: zeros, dims: want });
+    const names = this.manifest.outputs ?? this.#runner.outputs.map((o) => o.name);
+    const first = warm.outputs[names[0]!];
+    if (!first) throw new LinesideError(ErrorCode.modelLoad, `model ${path}: output ${names[0]} not produced`);
+    const problem = checkOutputShape(first.dims, this.manifest);
+    if (problem) throw new LinesideError(ErrorCode.modelLoad, `model ${path}: ${problem}`);
+    if (!first.data.every(Number.isFinite)) throw new LinesideError(ErrorCode.modelLoad, `model ${path}: warm-up produced non-finite outputs`);
+  }
+}
