@@ -9,7 +9,13 @@ import { configSchema, type Config } from './schema.js';
  * The only reader of YAML and process.env. Produces a frozen Config with every path absolute, or
  * throws LINESIDE_ERR_CONFIG with a message that names the station and the key.
  */
-export function loadConfigFile(file: string): Config {
+export interface ConfigOverrides {
+  /** Absolute data directory (from the command line). */
+  readonly dataDir?: string;
+  readonly httpPort?: number;
+}
+
+export function loadConfigFile(file: string, overrides: ConfigOverrides = {}): Config {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -22,6 +28,13 @@ export function loadConfigFile(file: string): Config {
   } catch (cause) {
     const where = cause instanceof YAMLParseError && cause.linePos ? ` at line ${cause.linePos[0].line}` : '';
     throw new LinesideError(ErrorCode.config, `${file}: not valid YAML${where}: ${(cause as Error).message.split('\n')[0]}`, { cause });
+  }
+  if (overrides.dataDir !== undefined || overrides.httpPort !== undefined) {
+    const obj = (raw ?? {}) as Record<string, unknown>;
+    if (typeof obj !== 'object' || Array.isArray(obj)) throw new LinesideError(ErrorCode.config, `${file}: (top level): expected a mapping`);
+    if (overrides.dataDir !== undefined) obj.dataDir = overrides.dataDir;
+    if (overrides.httpPort !== undefined) obj.http = { ...((obj.http as object | undefined) ?? {}), port: overrides.httpPort };
+    raw = obj;
   }
   return parseConfig(raw, dirname(resolve(file)), file);
 }

@@ -27,6 +27,15 @@ export class Store {
     this.#db.prepare('SELECT 1').get();
   }
 
+  /** The connection's durability settings, as the page and tests report them. */
+  durability(): { journalMode: string; synchronous: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA' } {
+    const names = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
+    return {
+      journalMode: String(this.#db.pragma('journal_mode', { simple: true })),
+      synchronous: names[this.#db.pragma('synchronous', { simple: true }) as number] ?? 'OFF',
+    };
+  }
+
   close(): void {
     if (this.#db.open) this.#db.close();
   }

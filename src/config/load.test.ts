@@ -1,0 +1,87 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfigFile, parseConfig } from './load.js';
+
+const base = () => ({
+  plc: { endpoint: 'opc.tcp://127.0.0.1:4840' },
+  models: { det: { path: 'models/det.onnx' } },
+  stations: [
+    { id: 'blister', kind: 'part', source: { type: 'replay', path: 'fixtures/blister' }, model: 'det' },
+    { id: 'gowning', kind: 'zone', source: { type: 'replay', path: 'fixtures/gowning' }, model: 'det' },
+  ],
+});
+
+function errorOf(raw: unknown): string {
+  try {
+    parseConfig(raw, '/etc/lineside', 'line.yaml');
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+describe('config', () => {
+  it('fills defaults, resolves paths against the config file and freezes the result', () => {
+    const cfg = parseConfig(base(), '/etc/lineside');
+    const part = cfg.stations[0]!;
+    expect(part.kind === 'part' && part.maxFrameAgeMs).toBe(2000);
+    expect(part.queueDepth).toBe(4);
+    expect(cfg.models.det!.path).toBe('/etc/lineside/models/det.onnx');
+    expect(part.source.type === 'replay' && part.source.path).toBe('/etc/lineside/fixtures/blister');
+    expect(cfg.http.port).toBe(8080);
+    expect(Object.isFrozen(cfg.stations[0])).toBe(true);
+  });
+
+  it('names the station and the key of a value out of bounds', () => {
+    const raw = base();
+    (raw.stations[1] as Record<string, unknown>).raiseAfterMs = -5;
+    expect(errorOf(raw)).toMatch(/^line\.yaml: station "gowning": raiseAfterMs: /);
+  });
+
+  it('names the station and the unknown key', () => {
+    const raw = base();
+    (raw.stations[0] as Record<string, unknown>).maxFrameAge = 100;
+    expect(errorOf(raw)).toContain('station "blister": (top level): unknown key "maxFrameAge"');
+  });
+
+  it('names a nested key inside a station', () => {
+    const raw = base();
+    (raw.stations[0] as Record<string, unknown>).rules = { classes: { empty_pocket: { reject: 1.5 } } };
+    expect(errorOf(raw)).toContain('station "blister": rules.classes.empty_pocket.reject');
+  });
+
+  it('rejects a station that refers to an undefined model', () => {
+    const raw = base();
+    raw.stations[0]!.model = 'nope';
+    expect(errorOf(raw)).toContain('station "blister": model: "nope" is not defined under models (defined: det)');
+  });
+
+  it('rejects duplicate station ids and an unknown source type', () => {
+    const dup = base();
+    dup.stations[1]!.id = 'blister';
+    expect(errorOf(dup)).toContain('station "blister": id: duplicate station id');
+    const src = base();
+    (src.stations[0]!.source as Record<string, unknown>).type = 'ftp';
+    expect(errorOf(src)).toMatch(/station "blister": source\.type: /);
+  });
+
+  it('rejects an inconclusive threshold above the reject threshold', () => {
+    const raw = base();
+    (raw.stations[0] as Record<string, unknown>).rules = { classes: { empty_pocket: { reject: 0.5, inconclusive: 0.7 } } };
+    expect(errorOf(raw)).toContain('rules.classes.empty_pocket.inconclusive: 0.7 must not exceed reject (0.5)');
+  });
+
+  it('reports broken YAML with its line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lineside-cfg-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'plc:\n  endpoint: [unclosed\n');
+    expect(() => loadConfigFile(file)).toThrow(/bad\.yaml: not valid YAML at line \d/);
+  });
+
+  it('accepts the shipped demo config', () => {
+    const cfg = loadConfigFile(new URL('../../config/demo.yaml', import.meta.url).pathname);
+    expect(cfg.stations.map((s) => s.kind)).toEqual(['part', 'zone', 'cleaning']);
+  });
+});

@@ -1,0 +1,217 @@
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Config, StationConfig } from './config/schema.js';
+import { ErrorCode, LinesideError, reasonOf } from './domain/errors.js';
+import type { LinesideEvents } from './domain/events.js';
+import { TypedEmitter } from './domain/typed-emitter.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { Metrics } from './observability/metrics.js';
+import { OpcUaPlcLink } from './plc/opcua.link.js';
+import type { PlcLink } from './plc/plc-link.js';
+import { startSimPlc, type SimPlc } from './plc/sim/sim-plc.js';
+import { resolveTagMap } from './plc/tags.js';
+import { createSource } from './sources/create-source.js';
+import { AlarmCenter, APPLIANCE } from './stations/alarm-center.js';
+import { createStation } from './stations/create-station.js';
+import { Recorder } from './stations/recorder.js';
+import type { Station } from './stations/station.js';
+import { Supervisor } from './stations/supervisor.js';
+import { EvidenceWriter } from './store/evidence.js';
+import { Store } from './store/store.js';
+import { Model } from './vision/model.js';
+import { buildWebApp } from './web/app.js';
+
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Which PLC counter triggers a station, if any. */
+function triggerCounter(s: StationConfig): 'TriggerCount' | 'CleanCheckRequest' | null {
+  if (s.kind === 'part') return s.trigger === 'plc' ? 'TriggerCount' : null;
+  if (s.kind === 'cleaning') return 'CleanCheckRequest';
+  return null;
+}
+
+/**
+ * The composition root: config → logger → store → (simulated PLC) → models → PLC link → stations →
+ * supervisor → http. Stops in reverse. Everything is passed explicitly; nothing is global.
+ */
+export class Appliance {
+  readonly bus = new TypedEmitter<LinesideEvents>();
+  readonly metrics = new Metrics();
+  readonly log: Logger;
+  readonly config: Config;
+  store!: Store;
+  sim: SimPlc | null = null;
+  plc: PlcLink | null = null;
+  recorder!: Recorder;
+  alarms!: AlarmCenter;
+  supervisor!: Supervisor;
+  evidence!: EvidenceWriter;
+  readonly models = new Map<string, Model>();
+  readonly stations: Station[] = [];
+  web: ReturnType<typeof buildWebApp> | null = null;
+  readonly #stops: Array<{ name: string; stop: () => Promise<void> | void }> = [];
+
+  private constructor(config: Config, logger: Logger) {
+    this.config = config;
+    this.log = logger;
+  }
+
+  /** Start everything; on failure, stop what started and rethrow. */
+  static async start(config: Config, opts: { logger?: Logger } = {}): Promise<Appliance> {
+    const app = new Appliance(config, opts.logger ?? createLogger(config.log.level));
+    try {
+      await app.#start();
+    } catch (e) {
+      await app.stop();
+      throw e;
+    }
+    return app;
+  }
+
+  get httpUrl(): string {
+    const addr = this.web?.server.address() as AddressInfo | null;
+    return addr ? `http://${addr.address}:${addr.port}` : '';
+  }
+
+  async stop(): Promise<void> {
+    for (const { name, stop } of this.#stops.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch (e) {
+        this.log.error({ component: name, err: reasonOf(e) }, 'component did not stop cleanly');
+      }
+    }
+  }
+
+  async #start(): Promise<void> {
+    const { config, log } = this;
+    log.info({ version: VERSION, line: config.line, stations: config.stations.map((s) => s.id), dataDir: config.dataDir }, 'lineside starting');
+
+    this.store = Store.open(config.dataDir);
+    this.#stops.push({ name: 'store', stop: () => this.store.close() });
+    const closed = this.store.alarms.closeStale(Date.now());
+    if (closed > 0) log.info({ closed }, 'closed alarms left open by the previous run');
+
+    if (config.plc.simulate) {
+      const port = Number(new URL(config.plc.endpoint.replace(/^opc\.tcp:/, 'http:')).port || 4840);
+      this.sim = await startSimPlc({
+        host: '127.0.0.1',
+        port,
+        windowMs: config.plc.simulate.windowMs,
+        stations: config.stations.map((s) => ({
+          id: s.id,
+          kind: s.kind,
+          partsPerMinute: s.kind === 'part' ? (config.plc.simulate!.stations[s.id]?.partsPerMinute ?? 120) : 0,
+          cleanCheckEveryMs: config.plc.simulate!.stations[s.id]?.cleanCheckEveryMs ?? 0,
+        })),
+        logger: log.child({ component: 'sim-plc' }),
+      });
+      const sim = this.sim;
+      this.#stops.push({ name: 'sim-plc', stop: () => sim.stop() });
+      log.info({ endpoint: sim.endpoint }, 'simulated PLC running');
+    }
+
+    await this.#loadModels();
+
+    const plc = new OpcUaPlcLink({
+      endpoint: this.sim?.endpoint ?? config.plc.endpoint,
+      publishingIntervalMs: config.plc.publishingIntervalMs,
+      heartbeatMs: config.plc.heartbeatMs,
+      heartbeatTimeoutMs: config.plc.heartbeatTimeoutMs,
+      stations: config.stations.map((s) => ({ id: s.id, tags: resolveTagMap(s.id, s.plc), counter: triggerCounter(s) })),
+      logger: log.child({ component: 'plc' }),
+    });
+    this.plc = plc;
+    await plc.start();
+    this.#stops.push({ name: 'plc', stop: () => plc.stop() });
+
+    const stationIds = config.stations.map((s) => s.id);
+    this.alarms = new AlarmCenter({ repo: this.store.alarms, bus: this.bus, logger: log.child({ component: 'alarms' }), stations: stationIds });
+    this.alarms.onWord((stationId, word) => plc.setAlarmWord(stationId, word));
+    plc.onPlcHeartbeat((alive) =>
+      alive ? this.alarms.clear(APPLIANCE, 'plcHeartbeatLost') : this.alarms.raise(APPLIANCE, 'plcHeartbeatLost', 'critical', 'PLC heartbeat lost'),
+    );
+    this.evidence = new EvidenceWriter(config.dataDir);
+    this.recorder = new Recorder(
+      { inspections: this.store.inspections, evidence: this.evidence, plc, bus: this.bus, metrics: this.metrics, logger: log.child({ component: 'recorder' }) },
+      config.stations,
+    );
+    this.#stops.push({ name: 'recorder', stop: () => this.recorder.flush() });
+
+    for (const sc of config.stations) {
+      const station = createStation(sc, {
+        source: createSource(sc.source),
+        model: this.models.get(sc.model)!,
+        recorder: this.recorder,
+        alarms: this.alarms,
+        plc,
+        metrics: this.metrics,
+        logger: log.child({ component: 'station', stationId: sc.id }),
+      });
+      try {
+        await station.start();
+      } catch (e) {
+        throw new LinesideError(ErrorCode.config, `station "${sc.id}": ${reasonOf(e)}`, { cause: e });
+      }
+      this.stations.push(station);
+      this.#stops.push({ name: `station ${sc.id}`, stop: () => station.stop() });
+    }
+
+    this.supervisor = new Supervisor(this.stations, {
+      plc,
+      storage: () => this.recorder.storage.value,
+      alarms: this.alarms,
+      metrics: this.metrics,
+      bus: this.bus,
+    });
+    this.supervisor.start();
+    this.#stops.push({ name: 'supervisor', stop: () => this.supervisor.stop() });
+
+    await this.#listen();
+  }
+
+  /** Load every model once; a failure names each station that uses it and the file. */
+  async #loadModels(): Promise<void> {
+    for (const [key, mc] of Object.entries(this.config.models)) {
+      const users = this.config.stations.filter((s) => s.model === key).map((s) => `"${s.id}"`);
+      if (users.length === 0) continue;
+      try {
+        const model = await Model.load(key, mc);
+        this.models.set(key, model);
+        this.#stops.push({ name: `model ${key}`, stop: () => model.close() });
+        this.log.info({ model: key, version: model.versionTag, path: mc.path }, 'model loaded and checked');
+      } catch (e) {
+        throw new LinesideError(ErrorCode.modelLoad, `station ${users.join(', ')}: model "${key}" (${mc.path}): ${reasonOf(e)}`, { cause: e });
+      }
+    }
+  }
+
+  async #listen(): Promise<void> {
+    const web = buildWebApp({
+      line: this.config.line,
+      version: VERSION,
+      stations: () =>
+        this.stations.map((s) => ({
+          config: s.config,
+          health: s.health(),
+          counters: this.recorder.counters(s.config.id),
+          last: this.recorder.last(s.config.id),
+          alarmWord: this.alarms.word(s.config.id),
+        })),
+      health: () => this.supervisor.report(),
+      inspection: (id) => this.store.inspections.get(id),
+      evidenceFile: (p) => this.evidence.absolute(p),
+      requestCheck: (stationId, by) => {
+        const station = this.stations.find((s) => s.config.id === stationId);
+        if (!station) throw new LinesideError(ErrorCode.notFound, `station "${stationId}" does not exist`);
+        return station.requestCheck(by);
+      },
+      metrics: this.metrics,
+      logger: this.log,
+    });
+    this.web = web;
+    this.#stops.push({ name: 'http', stop: () => web.close() });
+    await web.listen({ host: this.config.http.host, port: this.config.http.port });
+    this.log.info({ url: this.httpUrl }, 'web page ready');
+  }
+}

@@ -1,0 +1,89 @@
+import type { CleaningStationConfig } from '../config/schema.js';
+import type { Finding } from '../domain/detection.js';
+import type { StoredInspection } from '../domain/inspection.js';
+import { Verdict } from '../domain/verdict.js';
+import type { PlcTrigger } from '../plc/plc-link.js';
+import { inspectFrame, type Inspected } from './inspect.js';
+import type { Station, StationDeps, StationHealth } from './station.js';
+
+const SEVERITY: Record<Verdict, number> = { pass: 0, inconclusive: 1, reject: 2, not_inspected: 3 };
+
+/**
+ * Cleaning verification on demand (operator or PLC request): capture the configured views, judge
+ * each, and record one verification whose verdict is the worst view's. Requests are handled one
+ * at a time, in order.
+ */
+export class CleaningStation implements Station {
+  readonly config: CleaningStationConfig;
+  readonly #d: StationDeps;
+  #chain: Promise<unknown> = Promise.resolve();
+  #unsubscribe: (() => void) | null = null;
+
+  constructor(config: CleaningStationConfig, deps: StationDeps) {
+    this.config = config;
+    this.#d = deps;
+  }
+
+  async start(): Promise<void> {
+    await this.#d.source.start();
+    this.#unsubscribe = this.#d.plc?.onTrigger(this.config.id, (t) => void this.#enqueue(t, 'plc')) ?? null;
+  }
+
+  async stop(): Promise<void> {
+    this.#unsubscribe?.();
+    await this.#chain;
+    await this.#d.source.stop();
+  }
+
+  health(): StationHealth {
+    return { camera: this.#d.source.health(), model: this.#d.model.health.value };
+  }
+
+  requestCheck(by: string): Promise<StoredInspection | null> {
+    return this.#enqueue(null, by);
+  }
+
+  #enqueue(trigger: PlcTrigger | null, by: string): Promise<StoredInspection | null> {
+    const run = this.#chain.then(() => this.#verify(trigger, by));
+    this.#chain = run.catch(() => undefined);
+    return run;
+  }
+
+  async #verify(trigger: PlcTrigger | null, by: string): Promise<StoredInspection | null> {
+    const startedAt = Date.now();
+    const ctx = {
+      triggerCount: trigger?.count ?? null,
+      partId: trigger?.partId || null,
+      batchId: trigger?.batchId ?? null,
+      recipeIndex: trigger?.recipeIndex ?? null,
+      startedAt,
+    };
+    const views: Inspected[] = [];
+    for (let i = 0; i < this.config.views; i++) {
+      views.push(await inspectFrame(this.config, this.#d.model, ctx, () => this.#d.source.grab()));
+    }
+    const worst = views.reduce((a, b) => (SEVERITY[b.record.verdict] > SEVERITY[a.record.verdict] ? b : a));
+    const findings: Finding[] = views.flatMap((v, i) => v.record.findings.map((f) => ({ ...f, rule: `view${i + 1}:${f.rule}` })));
+    const sum = (k: 'acquireMs' | 'preprocessMs' | 'inferMs' | 'decodeMs' | 'rulesMs' | 'totalMs'): number =>
+      views.reduce((a, v) => a + (v.record.timings[k] ?? 0), 0);
+    const worstIndex = views.indexOf(worst) + 1;
+    const combined: Inspected = {
+      frame: worst.frame,
+      record: {
+        ...worst.record,
+        findings,
+        reason: worst.record.reason ? `view ${worstIndex}/${views.length}: ${worst.record.reason}` : null,
+        frameOrigin: views.map((v) => v.record.frameOrigin ?? '?').join(' '),
+        timings: { acquireMs: sum('acquireMs'), preprocessMs: sum('preprocessMs'), inferMs: sum('inferMs'), decodeMs: sum('decodeMs'), rulesMs: sum('rulesMs'), totalMs: sum('totalMs') },
+      },
+    };
+    this.#d.logger.info({ stationId: this.config.id, requestedBy: by, verdict: worst.record.verdict }, 'cleaning verification');
+    const stored = await this.#d.recorder.commit(this.config, combined, trigger?.count ?? null);
+    if (worst.record.verdict === Verdict.reject) {
+      this.#d.alarms.raise(this.config.id, 'cleaningFailed', 'warning', `cleaning verification failed: ${combined.record.reason ?? 'residue found'}`);
+    } else if (worst.record.verdict === Verdict.pass) {
+      this.#d.alarms.clear(this.config.id, 'cleaningFailed');
+    }
+    return stored;
+  }
+}

@@ -1,0 +1,68 @@
+import type { StationConfig } from '../config/schema.js';
+import type { ComponentHealth } from '../domain/health.js';
+import type { StoredInspection } from '../domain/inspection.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { PlcLink } from '../plc/plc-link.js';
+import type { FrameSource } from '../sources/frame-source.js';
+import type { Model } from '../vision/model.js';
+import type { AlarmCenter } from './alarm-center.js';
+import type { Recorder } from './recorder.js';
+
+/** What every station is wired with: narrow slices, not the whole application. */
+export interface StationDeps {
+  readonly source: FrameSource;
+  readonly model: Model;
+  readonly recorder: Pick<Recorder, 'commit'>;
+  readonly alarms: Pick<AlarmCenter, 'raise' | 'clear'>;
+  readonly plc: Pick<PlcLink, 'onTrigger'> | null;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+}
+
+export interface StationHealth {
+  readonly camera: ComponentHealth;
+  readonly model: ComponentHealth;
+}
+
+/** One station = trigger + source + model + rules + sinks, wired. */
+export interface Station {
+  readonly config: StationConfig;
+  start(): Promise<void>;
+  /** Stops triggers, then waits for inspections in flight to be recorded and answered. */
+  stop(): Promise<void>;
+  health(): StationHealth;
+  /** On-demand verification (cleaning stations); other kinds refuse. */
+  requestCheck(by: string): Promise<StoredInspection | null>;
+}
+
+/** Runs `fn` every `periodMs` without overlap until stopped. */
+export class Ticker {
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<void> = Promise.resolve();
+  #stopped = false;
+
+  constructor(
+    private readonly periodMs: number,
+    private readonly fn: () => Promise<void>,
+  ) {}
+
+  start(): void {
+    this.#stopped = false;
+    this.#schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#running;
+  }
+
+  #schedule(delay: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      const t0 = performance.now();
+      this.#running = this.fn().finally(() => this.#schedule(Math.max(0, this.periodMs - (performance.now() - t0))));
+    }, delay);
+  }
+}
