@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfigFile } from './config/load.js';
+import { loadConfigFile, type ConfigOverrides } from './config/load.js';
 import { isLinesideError } from './domain/errors.js';
 import { Appliance, VERSION } from './main.js';
 
@@ -10,7 +10,7 @@ const DEMO_CONFIG = new URL('../config/demo.yaml', import.meta.url).pathname;
 const USAGE = `lineside ${VERSION} — line-side vision inspection
 
 usage:
-  lineside run [--config FILE] [--data-dir DIR] [--http-port N]
+  lineside run [--config FILE] [--data-dir DIR] [--http-host ADDR] [--http-port N]
       Run the appliance. Without --config, runs the embedded demo (simulated PLC,
       three stations on fixture images) with data under ./data.
   lineside check-config FILE
@@ -53,14 +53,16 @@ function checkConfig(args: string[]): number {
 async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { config: { type: 'string' }, 'data-dir': { type: 'string' }, 'http-port': { type: 'string' } },
+    options: { config: { type: 'string' }, 'data-dir': { type: 'string' }, 'http-host': { type: 'string' }, 'http-port': { type: 'string' } },
     strict: true,
   });
   const file = values.config ?? DEMO_CONFIG;
-  const overrides: { dataDir?: string; httpPort?: number } = {};
-  // The demo's data lives in ./data of the working directory, not beside the bundled config.
-  if (values['data-dir'] ?? !values.config) overrides.dataDir = resolve(values['data-dir'] ?? 'data');
-  if (values['http-port'] !== undefined) overrides.httpPort = Number(values['http-port']);
+  const overrides: ConfigOverrides = {
+    // The demo's data lives in ./data of the working directory, not beside the bundled config.
+    dataDir: values['data-dir'] !== undefined || !values.config ? resolve(values['data-dir'] ?? 'data') : undefined,
+    httpPort: values['http-port'] !== undefined ? Number(values['http-port']) : undefined,
+    httpHost: values['http-host'],
+  };
   const config = loadConfigFile(file, overrides);
   const app = await Appliance.start(config);
   app.log.info({ url: app.httpUrl, config: file }, values.config ? 'lineside running' : 'lineside demo running — open the page in a browser');

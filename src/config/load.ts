@@ -13,6 +13,7 @@ export interface ConfigOverrides {
   /** Absolute data directory (from the command line). */
   readonly dataDir?: string;
   readonly httpPort?: number;
+  readonly httpHost?: string;
 }
 
 export function loadConfigFile(file: string, overrides: ConfigOverrides = {}): Config {
@@ -29,11 +30,12 @@ export function loadConfigFile(file: string, overrides: ConfigOverrides = {}): C
     const where = cause instanceof YAMLParseError && cause.linePos ? ` at line ${cause.linePos[0].line}` : '';
     throw new LinesideError(ErrorCode.config, `${file}: not valid YAML${where}: ${(cause as Error).message.split('\n')[0]}`, { cause });
   }
-  if (overrides.dataDir !== undefined || overrides.httpPort !== undefined) {
+  if (Object.values(overrides).some((v) => v !== undefined)) {
     const obj = (raw ?? {}) as Record<string, unknown>;
     if (typeof obj !== 'object' || Array.isArray(obj)) throw new LinesideError(ErrorCode.config, `${file}: (top level): expected a mapping`);
     if (overrides.dataDir !== undefined) obj.dataDir = overrides.dataDir;
     if (overrides.httpPort !== undefined) obj.http = { ...((obj.http as object | undefined) ?? {}), port: overrides.httpPort };
+    if (overrides.httpHost !== undefined) obj.http = { ...((obj.http as object | undefined) ?? {}), host: overrides.httpHost };
     raw = obj;
   }
   return parseConfig(raw, dirname(resolve(file)), file);

@@ -17,11 +17,14 @@ interface Slot {
   pending: Map<number, Pending>;
 }
 
-/** Where the worker script is: beside this module, as .ts under tsx/vitest or .js when built. */
-function workerEntry(): { url: URL; execArgv: string[] } {
-  const isTs = import.meta.url.endsWith('.ts');
-  const url = new URL(isTs ? './onnx.worker.ts' : './onnx.worker.js', import.meta.url);
-  return { url, execArgv: isTs ? ['--import', 'tsx'] : [] };
+/**
+ * The worker script sits beside this module: `.js` when built, `.ts` from source (tsx, vitest),
+ * where a small bootstrap registers tsx inside the worker first.
+ */
+function createWorker(setup: WorkerSetup): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./onnx.worker.js', import.meta.url), { workerData: setup });
+  const entry = new URL('./onnx.worker.ts', import.meta.url).href;
+  return new Worker(new URL('./ts-worker-boot.mjs', import.meta.url), { workerData: { ...setup, entry } });
 }
 
 /** A pool of inference workers for one ONNX model. */
@@ -40,10 +43,9 @@ export class OnnxRunner implements ModelRunner {
   }
 
   static async open(modelPath: string, opts: { workers: number; threads: number }): Promise<OnnxRunner> {
-    const entry = workerEntry();
     const setup: WorkerSetup = { modelPath, threads: opts.threads };
     const started = await Promise.allSettled(
-      Array.from({ length: opts.workers }, () => startWorker(entry, setup)),
+      Array.from({ length: opts.workers }, () => startWorker(setup)),
     );
     const ok = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -125,9 +127,9 @@ export class OnnxRunner implements ModelRunner {
   }
 }
 
-function startWorker(entry: { url: URL; execArgv: string[] }, setup: WorkerSetup): Promise<{ worker: Worker; ready: Extract<WorkerReply, { type: 'ready' }> }> {
+function startWorker(setup: WorkerSetup): Promise<{ worker: Worker; ready: Extract<WorkerReply, { type: 'ready' }> }> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(entry.url, { workerData: setup, execArgv: entry.execArgv });
+    const worker = createWorker(setup);
     const onError = (err: Error): void => reject(err);
     worker.once('error', onError);
     worker.once('message', (msg: WorkerReply) => {

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import type { StationConfig } from '../config/schema.js';
+import { HealthState, type ComponentHealth } from '../domain/health.js';
+import type { StoredInspection } from '../domain/inspection.js';
+import { silentLogger } from '../observability/logger.js';
+import { Metrics } from '../observability/metrics.js';
+import { buildWebApp, type WebDeps } from './app.js';
+
+const ok: ComponentHealth = { state: HealthState.ok, since: 0 };
+const down: ComponentHealth = { state: HealthState.down, detail: 'PLC not reachable at opc.tcp://127.0.0.1:4840', since: 0 };
+
+const inspection: StoredInspection = {
+  id: 42, stationId: 'blister', kind: 'part', triggerCount: 9, partId: 'BLISTER-000009', batchId: 'B1', recipeIndex: 1,
+  verdict: 'reject', reason: 'empty_pocket 0.91', rejectCode: 10, score: 0.91, startedAt: Date.UTC(2026, 10, 21, 8, 0, 0),
+  timings: { totalMs: 12 }, modelVersions: { blister: 'blister-detector@1.0.0+abc' }, frameOrigin: 'blister-0009.jpg', findings: [],
+  evidencePath: null, evidenceSha256: null, plcWrittenAt: 1,
+};
+
+function deps(plc: ComponentHealth): WebDeps {
+  const metrics = new Metrics();
+  metrics.inspections.inc({ station: 'blister', verdict: 'reject' });
+  metrics.inspectionDuration.observe({ station: 'blister' }, 0.012);
+  return {
+    line: 'Line 1',
+    version: '0.0.0',
+    stations: () => [
+      {
+        config: { id: 'blister', kind: 'part' } as StationConfig,
+        health: { camera: ok, model: ok },
+        counters: { pass: 5, reject: 1, inconclusive: 0, notInspected: 0 },
+        last: inspection,
+        alarmWord: 0,
+      },
+    ],
+    health: () => ({ ok: plc.state === 'ok', components: { storage: ok, plc } }),
+    inspection: (id) => (id === 42 ? inspection : undefined),
+    evidenceFile: (p) => p,
+    requestCheck: async () => null,
+    metrics,
+    logger: silentLogger(),
+  };
+}
+
+describe('web app', () => {
+  it('GET /healthz is 200 when every component is healthy and 503 with the reason otherwise', async () => {
+    const good = await buildWebApp(deps(ok)).inject('/healthz');
+    expect(good.statusCode).toBe(200);
+    const bad = await buildWebApp(deps(down)).inject('/healthz');
+    expect(bad.statusCode).toBe(503);
+    expect(bad.json()).toMatchObject({ status: 'unhealthy', components: { plc: { state: 'down', detail: expect.stringContaining('not reachable') } } });
+  });
+
+  it('GET /api/stations lists id, kind, counters and the last inspection', async () => {
+    const res = await buildWebApp(deps(ok)).inject('/api/stations');
+    expect(res.statusCode).toBe(200);
+    const [s] = res.json() as Array<Record<string, unknown>>;
+    expect(s).toMatchObject({
+      id: 'blister',
+      kind: 'part',
+      counters: { pass: 5, reject: 1, inconclusive: 0, notInspected: 0 },
+      lastInspection: { id: 42, verdict: 'reject', partId: 'BLISTER-000009', startedAt: '2026-11-21T08:00:00.000Z', evidenceUrl: null },
+    });
+  });
+
+  it('GET /metrics exposes inspections by station and verdict and the duration histogram', async () => {
+    const res = await buildWebApp(deps(ok)).inject('/metrics');
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('lineside_inspections_total{station="blister",verdict="reject"} 1');
+    expect(res.body).toContain('lineside_inspection_duration_seconds_bucket{le="0.02",station="blister"} 1');
+  });
+
+  it('answers unknown or malformed inspection ids with 404 / 400 and a stable error code', async () => {
+    const app = buildWebApp(deps(ok));
+    expect((await app.inject('/api/inspections/7')).json()).toMatchObject({ error: 'LINESIDE_ERR_NOT_FOUND' });
+    expect((await app.inject('/api/inspections/7')).statusCode).toBe(404);
+    expect((await app.inject('/api/inspections/abc')).statusCode).toBe(400);
+    expect((await app.inject('/api/inspections/42/evidence.jpg')).statusCode).toBe(404);
+  });
+
+  it('serves the status page without anything from outside the box', async () => {
+    const res = await buildWebApp(deps(ok)).inject('/');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toContain('text/html');
+    expect(res.body).toContain('lineside · Line 1');
+    expect(res.body).not.toMatch(/(src|href)="https?:\/\//);
+  });
+});
