@@ -98,6 +98,7 @@ export class Appliance {
         host: '127.0.0.1',
         port,
         windowMs: config.plc.simulate.windowMs,
+        interlockReady: true,
         stations: config.stations.map((s) => ({
           id: s.id,
           kind: s.kind,
@@ -196,6 +197,7 @@ export class Appliance {
           health: s.health(),
           counters: this.recorder.counters(s.config.id),
           last: this.recorder.last(s.config.id),
+          lastEvidence: this.recorder.lastWithEvidence(s.config.id),
           alarmWord: this.alarms.word(s.config.id),
         })),
       health: () => this.supervisor.report(),

@@ -16,7 +16,7 @@ import type { Inspected } from './inspect.js';
 const MAX_EVIDENCE_IN_FLIGHT = 8;
 
 export interface RecorderDeps {
-  readonly inspections: Pick<InspectionRepository, 'record' | 'recordPlcAnswer' | 'recordEvidence' | 'countsByStation' | 'recent'>;
+  readonly inspections: Pick<InspectionRepository, 'record' | 'recordPlcAnswer' | 'recordEvidence' | 'countsByStation' | 'recent' | 'lastWithEvidence'>;
   readonly evidence: EvidenceWriter;
   readonly plc: Pick<PlcLink, 'writeResult'> | null;
   readonly bus: TypedEmitter<LinesideEvents>;
@@ -34,6 +34,7 @@ export class Recorder {
   readonly #deps: RecorderDeps;
   readonly #counters = new Map<string, VerdictCounters>();
   readonly #last = new Map<string, StoredInspection>();
+  readonly #lastEvidenced = new Map<string, StoredInspection>();
   readonly #evidence = new Set<Promise<void>>();
 
   constructor(deps: RecorderDeps, stations: readonly StationConfig[]) {
@@ -43,6 +44,8 @@ export class Recorder {
       this.#counters.set(s.id, counts.get(s.id) ?? emptyCounters());
       const last = deps.inspections.recent(s.id, 1)[0];
       if (last) this.#last.set(s.id, last);
+      const evidenced = deps.inspections.lastWithEvidence(s.id);
+      if (evidenced) this.#lastEvidenced.set(s.id, evidenced);
     }
   }
 
@@ -52,6 +55,11 @@ export class Recorder {
 
   last(stationId: string): StoredInspection | undefined {
     return this.#last.get(stationId);
+  }
+
+  /** The newest inspection of the station whose evidence image is on disk. */
+  lastWithEvidence(stationId: string): StoredInspection | undefined {
+    return this.#lastEvidenced.get(stationId);
   }
 
   /**
@@ -131,7 +139,11 @@ export class Recorder {
     }
     const job = this.#deps.evidence
       .write(insp.frame!.data, { stationId: station.id, inspectionId: stored.id, at: stored.startedAt, verdict: stored.verdict }, stored.findings, station.rules.roi)
-      .then((file) => this.#deps.inspections.recordEvidence(stored.id, file))
+      .then((file) => {
+        this.#deps.inspections.recordEvidence(stored.id, file);
+        const prev = this.#lastEvidenced.get(station.id);
+        if (!prev || prev.id < stored.id) this.#lastEvidenced.set(station.id, { ...stored, evidencePath: file.path, evidenceSha256: file.sha256 });
+      })
       .catch((e: unknown) => this.#deps.logger.warn({ stationId: station.id, inspectionId: stored.id, err: reasonOf(e) }, 'evidence image not written'))
       .finally(() => this.#evidence.delete(job));
     this.#evidence.add(job);

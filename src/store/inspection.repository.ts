@@ -72,6 +72,7 @@ export class InspectionRepository {
   readonly #findings;
   readonly #recent;
   readonly #counts;
+  readonly #lastEvidenced;
   readonly #recordTx;
 
   constructor(db: Db) {
@@ -92,6 +93,7 @@ export class InspectionRepository {
     this.#byId = db.prepare(`${SELECT} WHERE i.id = ?`);
     this.#findings = db.prepare(`SELECT * FROM findings WHERE inspection_id = ? ORDER BY id`);
     this.#recent = db.prepare(`${SELECT} WHERE i.station_id = ? ORDER BY i.id DESC LIMIT ?`);
+    this.#lastEvidenced = db.prepare(`${SELECT} WHERE i.station_id = ? AND e.path IS NOT NULL ORDER BY i.id DESC LIMIT 1`);
     this.#counts = db.prepare(`SELECT station_id, verdict, COUNT(*) AS n FROM inspections GROUP BY station_id, verdict`);
     this.#recordTx = db.transaction((rec: InspectionRecord): number => {
       const t = rec.timings;
@@ -147,6 +149,12 @@ export class InspectionRepository {
 
   recent(stationId: string, limit: number): StoredInspection[] {
     return (this.#recent.all(stationId, limit) as InspectionRow[]).map((r) => this.#toStored(r));
+  }
+
+  /** The station's newest inspection that has an evidence image. */
+  lastWithEvidence(stationId: string): StoredInspection | undefined {
+    const row = this.#lastEvidenced.get(stationId) as InspectionRow | undefined;
+    return row ? this.#toStored(row) : undefined;
   }
 
   /** Verdict counts per station over the whole database (for counters after a restart). */

@@ -29,6 +29,7 @@ function deps(plc: ComponentHealth): WebDeps {
         health: { camera: ok, model: ok },
         counters: { pass: 5, reject: 1, inconclusive: 0, notInspected: 0 },
         last: inspection,
+        lastEvidence: undefined,
         alarmWord: 0,
       },
     ],

@@ -16,7 +16,7 @@ import { renderPage } from './page.js';
 export interface WebDeps {
   readonly line: string;
   readonly version: string;
-  readonly stations: () => ReadonlyArray<{ config: StationConfig; health: StationHealth; counters: VerdictCounters; last: StoredInspection | undefined; alarmWord: number }>;
+  readonly stations: () => ReadonlyArray<{ config: StationConfig; health: StationHealth; counters: VerdictCounters; last: StoredInspection | undefined; lastEvidence: StoredInspection | undefined; alarmWord: number }>;
   readonly health: () => HealthReport;
   readonly inspection: (id: number) => StoredInspection | undefined;
   readonly evidenceFile: (relativePath: string) => string;
@@ -71,6 +71,7 @@ export function buildWebApp(deps: WebDeps) {
       health: s.health,
       alarmWord: s.alarmWord,
       lastInspection: s.last ? inspectionJson(s.last) : null,
+      lastEvidence: s.lastEvidence ? inspectionJson(s.lastEvidence) : null,
     })),
   );
 

@@ -50,7 +50,6 @@ const HMARK = { ok: '✔', starting: '…', degraded: '▲', down: '✖' };
 const ALARM_BITS = ['camera lost','model unhealthy','PPE violation','cleaning failed','storage','PLC heartbeat lost','inspection errors','missed triggers'];
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => '&#' + c.charCodeAt(0) + ';');
 const cls = (st) => st === 'ok' ? 'h-ok' : st === 'down' ? 'h-bad' : 'h-warn';
-const lastEvidence = {};
 function healthItem(name, h) {
   return '<li class="' + cls(h.state) + '" title="' + esc(h.detail || '') + '">' + HMARK[h.state] + ' ' + esc(name) + ' ' + esc(h.state) + (h.detail ? ': ' + esc(h.detail) : '') + '</li>';
 }
@@ -68,8 +67,7 @@ function render(stations, health) {
   pill(document.getElementById('storage'), 'storage', health.components.storage);
   root.innerHTML = stations.map((s) => {
     const last = s.lastInspection;
-    if (last && last.evidenceUrl) lastEvidence[s.id] = last;
-    const ev = lastEvidence[s.id];
+    const ev = s.lastEvidence;
     const c = s.counters;
     const alarms = ALARM_BITS.filter((_, i) => s.alarmWord & (1 << i));
     return '<section class="station" data-station="' + esc(s.id) + '">' +

@@ -1,0 +1,69 @@
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoConfig, startAppliance } from '../e2e/harness.js';
+import type { Appliance } from '../main.js';
+
+/** The status page in Debian's Chromium: what a supervisor sees on the panel PC. */
+describe('status page in a real browser', () => {
+  let app: Appliance;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    app = await startAppliance(
+      demoConfig((c) => {
+        c.plc.simulate = { windowMs: 1500, stations: { blister: { partsPerMinute: 240 } } };
+      }),
+    );
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+  });
+
+  it('shows every station with health, and counters that update without reloading', async () => {
+    const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+    const external: string[] = [];
+    page.on('request', (r) => {
+      if (!r.url().startsWith(app.httpUrl)) external.push(r.url());
+    });
+    await page.goto(app.httpUrl);
+    for (const id of ['blister', 'gowning', 'hopper']) await page.locator(`section[data-station="${id}"]`).waitFor();
+    const tile = page.locator('section[data-station="blister"]');
+    await expect.poll(async () => tile.locator('li').first().textContent(), { timeout: 10_000 }).toContain('camera ok');
+
+    const total = async (): Promise<number> => {
+      const cells = await tile.locator('td[data-counter]').allTextContents();
+      return cells.map(Number).reduce((a, b) => a + b, 0);
+    };
+    const first = await total();
+    await expect.poll(total, { timeout: 10_000 }).toBeGreaterThan(first + 3);
+    await expect(tile.locator('[data-testid="verdict"]').textContent()).resolves.toMatch(/PASS|REJECT|INCONCLUSIVE|NOT INSPECTED/);
+    expect(external).toEqual([]);
+  });
+
+  it('shows a reject with its evidence image, boxes drawn', async () => {
+    const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+    await page.goto(app.httpUrl);
+    const img = page.locator('section[data-station="blister"] figure img');
+    await img.waitFor({ timeout: 20_000 });
+    await expect.poll(async () => img.evaluate((el) => (el as unknown as { naturalWidth: number }).naturalWidth), { timeout: 10_000 }).toBe(640);
+    await expect(page.locator('section[data-station="blister"] figcaption').textContent()).resolves.toMatch(/REJECT|INCONCLUSIVE/);
+  });
+
+  it('runs a cleaning verification from the page', async () => {
+    const page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
+    await page.goto(app.httpUrl);
+    const tile = page.locator('section[data-station="hopper"]');
+    const before = (await tile.locator('td[data-counter]').allTextContents()).map(Number).reduce((a, b) => a + b, 0);
+    await tile.getByRole('button', { name: 'Run cleaning verification' }).click();
+    await expect
+      .poll(async () => (await tile.locator('td[data-counter]').allTextContents()).map(Number).reduce((a, b) => a + b, 0), { timeout: 15_000 })
+      .toBe(before + 1);
+    await expect(tile.locator('[data-testid="verdict"]').textContent()).resolves.toMatch(/PASS|REJECT|INCONCLUSIVE/);
+  });
+});
