@@ -1,0 +1,48 @@
+import { ErrorCode, LinesideError } from '../domain/errors.js';
+import type { TagWrite } from './opcua-writes.js';
+
+/**
+ * The values the appliance keeps on the PLC besides results: Ready and AlarmWord per station (the
+ * latest wish, rewritten on every heartbeat and after a reconnection) and the VisionHeartbeat.
+ */
+export class PlcOutputs {
+  readonly #wanted = new Map<string, { ready: boolean; alarmWord: number }>();
+  #heartbeat = 0;
+
+  constructor(stationIds: readonly string[]) {
+    for (const id of stationIds) this.#wanted.set(id, { ready: false, alarmWord: 0 });
+  }
+
+  setReady(stationId: string, ready: boolean): TagWrite {
+    this.#station(stationId).ready = ready;
+    return { stationId, tag: 'Ready', value: ready };
+  }
+
+  setAlarmWord(stationId: string, word: number): TagWrite {
+    const value = word >>> 0;
+    this.#station(stationId).alarmWord = value;
+    return { stationId, tag: 'AlarmWord', value };
+  }
+
+  /** Advances the VisionHeartbeat (UInt16, wraps to 0 after 65535). */
+  beat(): void {
+    this.#heartbeat = (this.#heartbeat + 1) % 65536;
+  }
+
+  /** Every station's VisionHeartbeat, Ready and AlarmWord. */
+  all(): TagWrite[] {
+    const writes: TagWrite[] = [];
+    for (const [stationId, o] of this.#wanted) {
+      writes.push({ stationId, tag: 'VisionHeartbeat', value: this.#heartbeat });
+      writes.push({ stationId, tag: 'Ready', value: o.ready });
+      writes.push({ stationId, tag: 'AlarmWord', value: o.alarmWord });
+    }
+    return writes;
+  }
+
+  #station(stationId: string): { ready: boolean; alarmWord: number } {
+    const o = this.#wanted.get(stationId);
+    if (o === undefined) throw new LinesideError(ErrorCode.notFound, `PLC link has no station ${stationId}`, { details: { station: stationId } });
+    return o;
+  }
+}

@@ -1,0 +1,142 @@
+import os from 'node:os';
+import path from 'node:path';
+import { MessageSecurityMode, OPCUACertificateManager, OPCUAServer, SecurityPolicy } from 'node-opcua';
+import type { Logger } from '../../observability/logger.js';
+import { silentLogger } from '../../observability/logger.js';
+import type { SimCounterTag } from '../tags.js';
+import { addStationNodes } from './sim-address-space.js';
+import type { SimStationSpec } from './sim-station.js';
+import { SimStation } from './sim-station.js';
+
+export type { SimStationSpec } from './sim-station.js';
+export { simPartId } from './sim-station.js';
+
+export interface SimPlcOptions {
+  readonly host?: string;
+  /** 0 = let the OS pick a free port (read it back from `port` / `endpoint`). */
+  readonly port: number;
+  /** Inspection window of part stations; cleaning stations use at least 30 s. */
+  readonly windowMs: number;
+  readonly stations: readonly SimStationSpec[];
+  readonly batchId?: string;
+  /** Hold the conveyors (no triggers) while the station's `Ready` is false, as a real line interlocks. */
+  readonly interlockReady?: boolean;
+  readonly logger?: Logger;
+}
+
+export interface SimPlc {
+  readonly endpoint: string;
+  readonly port: number;
+  stop(): Promise<void>;
+  /** What the simulated PLC tallied for a station so far. */
+  counters(stationId: string): Record<SimCounterTag, number>;
+  /** Changes a part station's conveyor rate; 0 stops it. */
+  setPartsPerMinute(stationId: string, partsPerMinute: number): void;
+  /** Freezes (false) or resumes (true) PlcHeartbeat, as a PLC whose program stopped would. */
+  setHeartbeatRunning(running: boolean): void;
+}
+
+export const SIM_DEFAULT_BATCH_ID = 'DEMO-B001';
+/** The PLC's own heartbeat period; DESIGN.md asks for at least every 500 ms. */
+export const SIM_HEARTBEAT_MS = 250;
+
+/**
+ * The certificate store is kept across runs in the temp folder: generating a key pair costs about
+ * half a second, reusing it makes a restart (and each test) start faster. Security mode None is
+ * offered, so the certificate only has to exist.
+ */
+function simCertificateManager(): OPCUACertificateManager {
+  return new OPCUACertificateManager({
+    rootFolder: path.join(os.tmpdir(), 'lineside-sim-plc-pki'),
+    automaticallyAcceptUnknownCertificate: true,
+    disableFileWatchers: true,
+  });
+}
+
+/**
+ * Starts the simulated PLC: a real OPC UA server exposing the tag block of DESIGN.md per station
+ * and running the PLC side of the contract (conveyor triggers, inspection windows, tallies).
+ */
+export async function startSimPlc(options: SimPlcOptions): Promise<SimPlc> {
+  const startedAt = Date.now();
+  const host = options.host ?? '127.0.0.1';
+  const log = options.logger ?? silentLogger();
+  const server = new OPCUAServer({
+    host,
+    hostname: host,
+    port: options.port,
+    securityModes: [MessageSecurityMode.None],
+    securityPolicies: [SecurityPolicy.None],
+    allowAnonymous: true,
+    disableDiscovery: true,
+    serverCertificateManager: simCertificateManager(),
+    buildInfo: { productName: 'lineside simulated PLC' },
+    serverCapabilities: {
+      // 0 = exception-based: every change of a tag is reported. node-opcua's default (50 ms) folds
+      // changes within a window, which at >1,200 parts/min would merge PartIds.
+      minSupportedSampleRate: 0,
+      // Every limit advertised, so node-opcua's client (which reads them all when it recreates
+      // monitored items after a server restart) does not log the missing ones.
+      operationLimits: {
+        maxNodesPerRead: 1000,
+        maxNodesPerWrite: 1000,
+        maxMonitoredItemsPerCall: 1000,
+        maxNodesPerBrowse: 1000,
+        maxNodesPerNodeManagement: 1000,
+        maxNodesPerHistoryUpdateData: 1000,
+        maxNodesPerHistoryUpdateEvents: 1000,
+      },
+    },
+  });
+  await server.initialize();
+  const addressSpace = server.engine.addressSpace;
+  if (addressSpace === null) throw new Error('simulated PLC: the server has no address space after initialize()');
+
+  const stations = new Map<string, SimStation>();
+  const batchId = options.batchId ?? SIM_DEFAULT_BATCH_ID;
+  for (const spec of options.stations) {
+    if (stations.has(spec.id)) throw new Error(`simulated PLC: station ${spec.id} is listed twice`);
+    const nodes = addStationNodes(addressSpace, spec.id);
+    stations.set(spec.id, new SimStation(spec, nodes, { windowMs: options.windowMs, batchId, interlockReady: options.interlockReady ?? false, logger: log }));
+  }
+  await server.start();
+  const port = server.endpoints[0]?.port ?? options.port;
+  const endpoint = `opc.tcp://${host}:${port}`;
+
+  let heartbeat = 0;
+  let heartbeatRunning = true;
+  const heartbeatTimer = setInterval(() => {
+    if (!heartbeatRunning) return;
+    heartbeat = (heartbeat + 1) % 65536;
+    const at = new Date();
+    for (const station of stations.values()) station.heartbeat(heartbeat, at);
+  }, SIM_HEARTBEAT_MS);
+  for (const station of stations.values()) station.start();
+  log.info({ endpoint, stations: [...stations.keys()], windowMs: options.windowMs, startupMs: Date.now() - startedAt }, 'simulated PLC started');
+
+  const station = (id: string): SimStation => {
+    const s = stations.get(id);
+    if (s === undefined) throw new Error(`simulated PLC has no station ${id}`);
+    return s;
+  };
+  let stopped = false;
+  return {
+    endpoint,
+    port,
+    counters: (id) => station(id).counters(),
+    setPartsPerMinute: (id, n) => station(id).setPartsPerMinute(n),
+    setHeartbeatRunning(running) {
+      heartbeatRunning = running;
+      log.info({ running }, 'sim PLC heartbeat switched');
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(heartbeatTimer);
+      for (const s of stations.values()) s.stop();
+      // No grace period: a PLC that goes away does not announce it either.
+      await server.shutdown(0);
+      log.info({ endpoint }, 'simulated PLC stopped');
+    },
+  };
+}

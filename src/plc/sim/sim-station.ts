@@ -1,0 +1,147 @@
+import type { DataValue } from 'node-opcua';
+import type { Logger } from '../../observability/logger.js';
+import { PlcResultCode } from '../../domain/verdict.js';
+import type { SimCounterTag } from '../tags.js';
+import { SimCounters } from '../tags.js';
+import type { StationNodes } from './sim-address-space.js';
+import { setFromPlc, valueOf } from './sim-address-space.js';
+
+export interface SimStationSpec {
+  readonly id: string;
+  readonly kind: 'part' | 'zone' | 'cleaning';
+  /** Conveyor rate of a part station; 0 or absent = no triggers. */
+  readonly partsPerMinute?: number;
+  /** Period of cleaning-check requests of a cleaning station; 0 or absent = never. */
+  readonly cleanCheckEveryMs?: number;
+}
+
+/** A cleaning check takes several views, so its window is never shorter than this. */
+export const CLEANING_MIN_WINDOW_MS = 30_000;
+
+/** The part ID the simulated PLC gives the n-th trigger of a station, e.g. `BLISTER-000123`. */
+export function simPartId(stationId: string, count: number): string {
+  return `${stationId.toUpperCase()}-${String(count).padStart(6, '0')}`;
+}
+
+interface OpenPart {
+  readonly partId: string;
+  readonly timer: NodeJS.Timeout;
+}
+
+/**
+ * The PLC logic of one station: a conveyor (or cleaning requests) raising a counter, an inspection
+ * window per trigger, and the PLC's own tally of what came back. The window closes on the first
+ * matching ResultCount; if none arrives in time the PLC rejects the part itself (TimedOut).
+ */
+export class SimStation {
+  readonly #spec: SimStationSpec;
+  readonly #nodes: StationNodes;
+  readonly #windowMs: number;
+  readonly #log: Logger;
+  readonly #counters: Record<SimCounterTag, number>;
+  readonly #open = new Map<number, OpenPart>();
+  #count = 0;
+  #unmatchedResults = 0;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #interlockReady: boolean;
+  #held = false;
+  readonly #onResultCount = (dv: DataValue): void => this.#resultCountWritten(Number(dv.value.value));
+
+  constructor(spec: SimStationSpec, nodes: StationNodes, options: { windowMs: number; batchId: string; interlockReady: boolean; logger: Logger }) {
+    this.#spec = spec;
+    this.#interlockReady = options.interlockReady;
+    this.#nodes = nodes;
+    this.#windowMs = spec.kind === 'cleaning' ? Math.max(options.windowMs, CLEANING_MIN_WINDOW_MS) : options.windowMs;
+    this.#log = options.logger.child({ station: spec.id });
+    this.#counters = Object.fromEntries(Object.keys(SimCounters).map((k) => [k, 0])) as Record<SimCounterTag, number>;
+    const now = new Date();
+    setFromPlc(nodes, 'BatchId', options.batchId, now);
+    setFromPlc(nodes, 'RecipeIndex', 1, now);
+  }
+
+  start(): void {
+    this.#nodes.ResultCount.on('value_changed', this.#onResultCount);
+    if (this.#spec.kind === 'part') this.setPartsPerMinute(this.#spec.partsPerMinute ?? 0);
+    if (this.#spec.kind === 'cleaning' && (this.#spec.cleanCheckEveryMs ?? 0) > 0) {
+      this.#timer = setInterval(() => this.#trigger('CleanCheckRequest'), this.#spec.cleanCheckEveryMs);
+    }
+  }
+
+  stop(): void {
+    this.#nodes.ResultCount.off('value_changed', this.#onResultCount);
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    for (const part of this.#open.values()) clearTimeout(part.timer);
+    this.#open.clear();
+  }
+
+  /** Changes the conveyor rate of a part station; 0 stops the conveyor. */
+  setPartsPerMinute(partsPerMinute: number): void {
+    if (this.#spec.kind !== 'part') throw new Error(`station ${this.#spec.id} is a ${this.#spec.kind} station, not a part station`);
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    if (partsPerMinute > 0) this.#timer = setInterval(() => this.#trigger('TriggerCount'), 60_000 / partsPerMinute);
+    this.#log.info({ partsPerMinute }, 'sim conveyor rate set');
+  }
+
+  heartbeat(value: number, at: Date): void {
+    setFromPlc(this.#nodes, 'PlcHeartbeat', value, at);
+  }
+
+  counters(): Record<SimCounterTag, number> {
+    return { ...this.#counters };
+  }
+
+  #trigger(counter: 'TriggerCount' | 'CleanCheckRequest'): void {
+    // A real line does not feed parts to a vision system that is not Ready: the conveyor holds.
+    const held = this.#interlockReady && valueOf(this.#nodes, 'Ready') !== true;
+    if (held !== this.#held) {
+      this.#held = held;
+      this.#log.info({ held }, held ? 'sim conveyor held: vision system not Ready' : 'sim conveyor running: vision system Ready');
+    }
+    if (held) return;
+    this.#count = (this.#count + 1) >>> 0;
+    const count = this.#count;
+    const partId = simPartId(this.#spec.id, count);
+    // Same source timestamp on both, PartId first: what a PLC does in one scan cycle, and what
+    // lets a client pair the counter with the PartId that belongs to it.
+    const at = new Date();
+    setFromPlc(this.#nodes, 'PartId', partId, at);
+    setFromPlc(this.#nodes, counter, count, at);
+    const timer = setTimeout(() => this.#windowExpired(count), this.#windowMs);
+    this.#open.set(count, { partId, timer });
+    this.#bump('PartsTriggered');
+  }
+
+  #windowExpired(count: number): void {
+    const part = this.#open.get(count);
+    if (part === undefined) return;
+    this.#open.delete(count);
+    this.#bump('TimedOut');
+    this.#log.debug({ count, partId: part.partId, windowMs: this.#windowMs }, 'sim inspection window expired');
+  }
+
+  #resultCountWritten(count: number): void {
+    const part = this.#open.get(count);
+    if (part === undefined) {
+      // Late (after its window) or unknown: the PLC ignores it; kept out of ResultsReceived.
+      this.#unmatchedResults += 1;
+      this.#log.debug({ count, unmatchedResults: this.#unmatchedResults }, 'sim ResultCount matches no open part');
+      return;
+    }
+    clearTimeout(part.timer);
+    this.#open.delete(count);
+    this.#bump('ResultsReceived');
+    this.#bump(valueOf(this.#nodes, 'Result') === PlcResultCode.pass ? 'Passed' : 'Rejected');
+    const echo = valueOf(this.#nodes, 'PartIdEcho');
+    if (echo !== part.partId) {
+      this.#bump('Mismatched');
+      this.#log.debug({ count, partId: part.partId, partIdEcho: echo }, 'sim PartIdEcho does not match the part');
+    }
+  }
+
+  #bump(counter: SimCounterTag): void {
+    this.#counters[counter] = (this.#counters[counter] + 1) >>> 0;
+    setFromPlc(this.#nodes, counter, this.#counters[counter], new Date());
+  }
+}
