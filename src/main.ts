@@ -13,6 +13,7 @@ import { resolveTagMap } from './plc/tags.js';
 import { createSource } from './sources/create-source.js';
 import { AlarmCenter, APPLIANCE } from './stations/alarm-center.js';
 import { createStation } from './stations/create-station.js';
+import { InspectionWatch } from './station./inspection-watch.js';
 import { Recorder } from './stations/recorder.js';
 import type { Station } from './stations/station.js';
 import { Supervisor } from './stations/supervisor.js';
@@ -138,6 +139,9 @@ export class Appliance {
       config.stations,
     );
     this.#stops.push({ name: 'recorder', stop: () => this.recorder.flush() });
+    const watch = new InspectionWatch(this.alarms);
+    const unwatch = this.bus.on('inspection', (i) => watch.inspected(i));
+    this.#stops.push({ name: 'inspection watch', stop: () => (unwatch(), watch.stop()) });
 
     for (const sc of config.stations) {
       const station = createStation(sc, {
@@ -146,6 +150,7 @@ export class Appliance {
         recorder: this.recorder,
         alarms: this.alarms,
         plc,
+        onMissedTriggers: (n) => watch.missedTriggers(sc.id, n),
         metrics: this.metrics,
         logger: log.child({ component: 'station', stationId: sc.id }),
       });

@@ -56,6 +56,7 @@ export class PartStation implements Station {
     const ctx = { partId: t.partId, batchId: t.batchId, recipeIndex: t.recipeIndex, startedAt: t.receivedAt };
     if (t.missed > 0) {
       metrics.missedTriggers.inc({ station: this.config.id }, t.missed);
+      this.#d.onMissedTriggers?.(t.missed);
       logger.warn({ stationId: this.config.id, missed: t.missed, triggerCount: t.count }, 'triggers missed between notifications');
       for (let k = t.missed; k >= 1; k--) {
         const missed = skipped(this.config, this.#d.model, { ...ctx, partId: null, triggerCount: t.count - k }, 'trigger missed (counter jumped); the PLC rejects the part');

@@ -16,6 +16,8 @@ export interface StationDeps {
   readonly recorder: Pick<Recorder, 'commit'>;
   readonly alarms: Pick<AlarmCenter, 'raise' | 'clear'>;
   readonly plc: Pick<PlcLink, 'onTrigger'> | null;
+  /** Told when the PLC counter jumped: those parts were never inspected. */
+  readonly onMissedTriggers?: (missed: number) => void;
   readonly metrics: Metrics;
   readonly logger: Logger;
 }
