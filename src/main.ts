@@ -13,7 +13,7 @@ import { resolveTagMap } from './plc/tags.js';
 import { createSource } from './sources/create-source.js';
 import { AlarmCenter, APPLIANCE } from './stations/alarm-center.js';
 import { createStation } from './stations/create-station.js';
-import { InspectionWatch } from './station./inspection-watch.js';
+import { InspectionWatch } from './stations/inspection-watch.js';
 import { Recorder } from './stations/recorder.js';
 import type { Station } from './stations/station.js';
 import { Supervisor } from './stations/supervisor.js';
