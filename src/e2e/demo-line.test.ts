@@ -46,8 +46,10 @@ describe('end to end: simulated PLC ↔ appliance', () => {
       expect(rows.map((r) => r.n)).toEqual(Array.from({ length: plcSaw.PartsTriggered }, (_, i) => i + 1));
       expect(rows.every((r) => r.error === null && /^BLISTER-\d+$/.test(r.part))).toBe(true);
       expect(rows.filter((r) => r.result === 1)).toHaveLength(plcSaw.Passed);
-      const rejectsWithEvidence = db.prepare(`SELECT COUNT(*) AS n FROM inspections i JOIN evidence e ON e.inspection_id = i.id WHERE i.verdict = 'reject'`).get() as { n: number };
-      const rejects = db.prepare(`SELECT COUNT(*) AS n FROM inspections WHERE verdict = 'reject'`).get() as { n: number };
+      const rejectsWithEvidence = db.prepare(`SELECT COUNT(*) AS n FROM inspections i JOIN evidence e ON e.inspection_id = i.id WHERE i.station_id = 'blister' AND i.verdict = 'reject'`).get() as { n: number };
+      const rejects = db.prepare(`SELECT COUNT(*) AS n FROM inspections WHERE station_id = 'blister' AND verdict = 'reject'`).get() as { n: number };
+      // Every blister reject keeps its evidence image with the boxes drawn.
+      expect(rejects.n).toBeGreaterThan(0);
       expect(rejectsWithEvidence.n).toBe(rejects.n);
     } finally {
       db.close();
