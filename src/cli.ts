@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { loadConfigFile, type ConfigOverrides } from './config/load.js';
 import { isLinesideError } from './domain/errors.js';
 import { Appliance, VERSION } from './main.js';
+import { readSimCounters } from './plc/sim/sim-counters.client.js';
 
 const DEMO_CONFIG = new URL('../config/demo.yaml', import.meta.url).pathname;
 
@@ -15,6 +16,10 @@ usage:
       three stations on fixture images) with data under ./data.
   lineside check-config FILE
       Validate a config file; exits 1 with a message naming the station and key.
+  lineside plc-counters [--endpoint URL] [--station ID ...]
+      Read what the simulated PLC saw (PartsTriggered, ResultsReceived, Passed,
+      Rejected, TimedOut, Mismatched) over OPC UA. Defaults: the demo's endpoint
+      opc.tcp://127.0.0.1:4840 and its stations blister, hopper.
   lineside --version | --help
 `;
 
@@ -25,6 +30,8 @@ async function main(argv: string[]): Promise<number> {
       return run(rest);
     case 'check-config':
       return checkConfig(rest);
+    case 'plc-counters':
+      return plcCounters(rest);
     case '--version':
       console.log(VERSION);
       return 0;
@@ -47,6 +54,19 @@ function checkConfig(args: string[]): number {
   }
   const cfg = loadConfigFile(file);
   console.log(`${file}: OK — ${cfg.stations.length} station(s): ${cfg.stations.map((s) => `${s.id} (${s.kind})`).join(', ')}`);
+  return 0;
+}
+
+async function plcCounters(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { endpoint: { type: 'string', default: 'opc.tcp://127.0.0.1:4840' }, station: { type: 'string', multiple: true, default: ['blister', 'hopper'] } },
+    strict: true,
+  });
+  for (const station of values.station) {
+    const c = await readSimCounters(values.endpoint, station);
+    console.log(`${station}: ${Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  }
   return 0;
 }
 
