@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { ModelConfig } from '../config/schema.js';
 import type { ModelOutput } from '../domain/detection.js';
-import { ErrorCode, isLinesideError, LinesideError } from '../domain/errors.js';
+import { ErrorCode, isLinesideError, LinesideError, reasonOf } from '../domain/errors.js';
 import type { Roi } from '../domain/geometry.js';
 import { HealthCell, HealthState } from '../domain/health.js';
 import { checkOutputShape, decode } from './decoders/decoder.js';
@@ -72,7 +72,14 @@ export class Model {
     const t0 = performance.now();
     const input = await prepareInput(image, this.manifest.input, roi);
     const t1 = performance.now();
-    const run = await this.#runner.run({ data: input.tensor, dims: [...input.dims] });
+    let run;
+    try {
+      run = await this.#runner.run({ data: input.tensor, dims: [...input.dims] });
+    } catch (e) {
+      // Down until a run succeeds again: the station answers not-inspected meanwhile.
+      this.health.set(HealthState.down, reasonOf(e));
+      throw e;
+    }
     const t2 = performance.now();
     let output: ModelOutput;
     try {

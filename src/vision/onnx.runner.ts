@@ -14,6 +14,8 @@ interface Pending {
 interface Slot {
   worker: Worker;
   busy: boolean;
+  /** The worker crashed or exited; it takes no more work. */
+  dead: boolean;
   pending: Map<number, Pending>;
 }
 
@@ -54,7 +56,7 @@ export class OnnxRunner implements ModelRunner {
       throw new LinesideError(ErrorCode.modelLoad, `${modelPath}: ${(failed.reason as Error).message}`, { cause: failed.reason });
     }
     const runner = new OnnxRunner(
-      ok.map((w) => ({ worker: w.worker, busy: false, pending: new Map() })),
+      ok.map((w) => ({ worker: w.worker, busy: false, dead: false, pending: new Map() })),
       { inputs: ok[0]!.ready.inputs, outputs: ok[0]!.ready.outputs },
     );
     for (const slot of runner.#slots) runner.#wire(slot);
@@ -92,7 +94,8 @@ export class OnnxRunner implements ModelRunner {
     return new Promise<WorkerReply>((resolve, reject) => {
       if (this.#closed) return reject(new LinesideError(ErrorCode.stopped, 'model runner closed'));
       const p: Pending = { resolve, reject };
-      const free = this.#slots.find((s) => !s.busy);
+      if (this.#slots.every((s) => s.dead)) return reject(new LinesideError(ErrorCode.modelRun, 'every inference worker of this model has stopped'));
+      const free = this.#slots.find((s) => !s.busy && !s.dead);
       if (free) return this.#send(free, msg, transfer, p);
       if (this.#waiting.length >= MAX_WAITING) {
         return reject(new LinesideError(ErrorCode.queueFull, `model queue full (${MAX_WAITING} waiting)`));
@@ -119,10 +122,18 @@ export class OnnxRunner implements ModelRunner {
       if (reply.type === 'error') p.reject(new LinesideError(ErrorCode.modelRun, reply.message));
       else p.resolve(reply);
     });
-    slot.worker.on('error', (err) => {
+    const fail = (err: unknown): void => {
       // A crashed worker fails its in-flight request; the pool keeps the remaining workers.
+      slot.dead = true;
       for (const p of slot.pending.values()) p.reject(new LinesideError(ErrorCode.modelRun, 'inference worker crashed', { cause: err }));
       slot.pending.clear();
+      if (this.#slots.every((s) => s.dead)) {
+        for (const w of this.#waiting.splice(0)) w.p.reject(new LinesideError(ErrorCode.modelRun, 'every inference worker of this model has stopped'));
+      }
+    };
+    slot.worker.on('error', fail);
+    slot.worker.on('exit', (code) => {
+      if (!this.#closed) fail(new Error(`inference worker exited with code ${code}`));
     });
   }
 }
