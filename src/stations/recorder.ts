@@ -64,9 +64,15 @@ export class Recorder {
 
   /**
    * Record one inspection; answer the PLC when `resultCount` is given. Resolves after the PLC
-   * write (or its failure), so callers can keep answers in trigger order.
+   * write (or its failure), so callers can keep answers in trigger order. Evidence is kept for the
+   * station's configured verdicts unless `keepEvidence` decides.
    */
-  async commit(station: StationConfig, insp: Inspected, resultCount: number | null): Promise<StoredInspection | null> {
+  async commit(
+    station: StationConfig,
+    insp: Inspected,
+    resultCount: number | null,
+    opts: { keepEvidence?: boolean } = {},
+  ): Promise<StoredInspection | null> {
     const { logger: log, metrics } = this.#deps;
     let stored: StoredInspection | null = null;
     try {
@@ -92,7 +98,8 @@ export class Recorder {
       if (v !== undefined) metrics.stageDuration.observe({ station: station.id, stage }, v / 1000);
     }
     this.#last.set(station.id, stored);
-    if (insp.frame && (station.evidence as readonly string[]).includes(verdict)) this.#writeEvidence(station, stored, insp);
+    const keep = opts.keepEvidence ?? (station.evidence as readonly string[]).includes(verdict);
+    if (insp.frame && keep) this.#writeEvidence(station, stored, insp);
     this.#deps.bus.emit('inspection', stored);
     return stored;
   }

@@ -80,7 +80,9 @@ export class Supervisor {
       } else if (camera.state === HealthState.ok) alarms.clear(id, 'cameraLost');
       if (model.state === HealthState.down) alarms.raise(id, 'modelUnhealthy', 'critical', `model unhealthy: ${model.detail ?? ''}`);
       else if (model.state === HealthState.ok) alarms.clear(id, 'modelUnhealthy');
-      const ready = [camera, model, ...shared].every((h) => h.state === HealthState.ok) || (camera.state === HealthState.starting && [model, ...shared].every((h) => h.state === HealthState.ok));
+      // A camera that has not delivered yet (snapshot cameras grab on the first trigger) is not a fault.
+      const cameraFine = camera.state === HealthState.ok || camera.state === HealthState.starting;
+      const ready = cameraFine && [model, ...shared].every((h) => h.state === HealthState.ok);
       plc?.setReady(id, ready);
     }
     const storage = report.components.storage!;

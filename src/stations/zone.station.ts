@@ -54,8 +54,7 @@ export class ZoneStation implements Station {
     if (insp.frame === null) return;
     const violations = insp.record.findings.filter((f) => f.effect === 'reject');
     const transition = insp.record.verdict === Verdict.notInspected ? null : this.#debounce.update(violations.length > 0, now);
-    const config = transition === 'raise' ? { ...this.config, evidence: [Verdict.reject] } : { ...this.config, evidence: [] };
-    const stored = await this.#d.recorder.commit(config, insp, null);
+    const stored = await this.#d.recorder.commit(this.config, insp, null, { keepEvidence: transition === 'raise' });
     if (transition === 'raise') {
       const labels = [...new Set(violations.map((v) => v.label))].join(', ');
       this.#d.alarms.raise(this.config.id, 'ppeViolation', 'warning', `${labels} in ${this.config.name ?? this.config.id} for ${this.config.raiseAfterMs / 1000} s (inspection ${stored?.id ?? '?'})`);
