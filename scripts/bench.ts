@@ -19,6 +19,7 @@ import { Metrics } from '../src/observability/metrics.js';
 import { OpcUaPlcLink } from '../src/plc/opcua.link.js';
 import type { PlcTrigger } from '../src/plc/plc-link.js';
 import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { freePort } from '../src/plc/free-port.js';
 import { readSimCounters } from '../src/plc/sim/sim-counters.client.js';
 import { resolveTagMap } from '../src/plc/tags.js';
@@ -37,7 +38,7 @@ const ROUNDS = Number(args.rounds);
 const PARTS = Number(args.parts);
 const QUEUE = Number(args.queue);
 
-const root = new URL('../', import.meta.url).pathname;
+const root = fileURLToPath(new URL('../', import.meta.url));
 const demo = loadConfigFile(join(root, 'config/demo.yaml'), { dataDir: mkdtempSync(join(tmpdir(), 'lineside-bench-')) });
 const demoStation = demo.stations.find((s) => s.kind === 'part') as PartStationConfig;
 const stationCfg = { ...demoStation, queueDepth: QUEUE, maxFrameAgeMs: 60_000, evidence: args['no-evidence'] ? [] : demoStation.evidence };

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { loadConfigFile, type ConfigOverrides } from './config/load.js';
 import { isLinesideError } from './domain/errors.js';
 import { Appliance, VERSION } from './main.js';
 import { readSimCounters } from './plc/sim/sim-counters.client.js';
 
-const DEMO_CONFIG = new URL('../config/demo.yaml', import.meta.url).pathname;
+const DEMO_CONFIG = fileURLToPath(new URL('../config/demo.yaml', import.meta.url));
 
 const USAGE = `lineside ${VERSION} — line-side vision inspection
 

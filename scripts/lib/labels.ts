@@ -40,13 +40,9 @@ export interface FixtureSet {
   readonly images: readonly ImageLabel[];
 }
 
-/** What a renderer hands back: raw scene plus its truth (file name and seed are added by the caller). */
-export interface Rendered {
+/** What a renderer hands back: the encoded scene and its truth (file name and seed are added by the caller). */
+export interface Rendered extends Omit<ImageLabel, 'file' | 'seed'> {
   readonly jpeg: Buffer;
-  readonly quality: number;
-  readonly label: string;
-  readonly defects: readonly LabelledObject[];
-  readonly objects: readonly LabelledObject[];
 }
 
 export function boxAround(cx: number, cy: number, rx: number, ry = rx): LabelBox {

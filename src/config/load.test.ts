@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile, parseConfig } from './load.js';
 
@@ -81,7 +82,7 @@ describe('config', () => {
   });
 
   it('accepts the shipped demo config', () => {
-    const cfg = loadConfigFile(new URL('../../config/demo.yaml', import.meta.url).pathname);
+    const cfg = loadConfigFile(fileURLToPath(new URL('../../config/demo.yaml', import.meta.url)));
     expect(cfg.stations.map((s) => s.kind)).toEqual(['part', 'zone', 'cleaning']);
   });
 });

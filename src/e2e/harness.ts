@@ -1,13 +1,14 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadConfigFile } from '../config/load.js';
 import type { Config, ConfigInput } from '../config/schema.js';
 import { parseConfig } from '../config/load.js';
 import { silentLogger } from '../observability/logger.js';
 import { Appliance } from '../main.js';
 
-export const ROOT = new URL('../../', import.meta.url).pathname;
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The shipped demo config, on free ports and a fresh data directory, with changes applied. */
 export function demoConfig(change: (raw: ConfigInput) => void = () => {}): Config {

@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../domain/errors.js';
 import { Model } from './model.js';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const cfg = { path: `${ROOT}models/blister-detector.onnx`, workers: 1, threads: 1 };
 
 describe('Model (ONNX in worker threads)', () => {

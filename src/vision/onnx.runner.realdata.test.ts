@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestSchema } from './manifest.js';
 import { OnnxRunner } from './onnx.runner.js';
@@ -11,7 +12,7 @@ import { prepareInput } from './preprocess.js';
  * feeding it the usual RGB/0–1/centred input silently destroys its confidence, so the strongest
  * "person" score is a sharp check that the preprocessing options do what they say.
  */
-const DIR = new URL('../../../shared/realdata/yolox-nano/', import.meta.url).pathname;
+const DIR = fileURLToPath(new URL('../../../shared/realdata/yolox-nano/', import.meta.url));
 const MODEL = `${DIR}yolox_nano.onnx`;
 const GROUP_PHOTO = `${DIR}images/000000000139.jpg`; // indoor scene with people
 
