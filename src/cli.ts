@@ -6,6 +6,7 @@ import { loadConfigFile, type ConfigOverrides } from './config/load.js';
 import { isLinesideError } from './domain/errors.js';
 import { Appliance, VERSION } from './main.js';
 import { readSimCounters } from './plc/sim/sim-counters.client.js';
+import { formatProbe, probeSource, sourceFromAddress } from './tools/probe-source.js';
 
 const DEMO_CONFIG = fileURLToPath(new URL('../config/demo.yaml', import.meta.url));
 
@@ -21,6 +22,14 @@ usage:
       Read what the simulated PLC saw (PartsTriggered, ResultsReceived, Passed,
       Rejected, TimedOut, Mismatched) over OPC UA. Defaults: the demo's endpoint
       opc.tcp://127.0.0.1:4840 and its stations blister, hopper.
+  lineside probe-source (--config FILE --station ID | ADDRESS [--type KIND])
+                        [--seconds N] [--out FILE]
+      Commissioning check of a camera: connects as the station would, reports
+      time to first frame, resolution, frame rate and decode time, and saves a
+      sample frame (default ./probe-<station or kind>.jpg). ADDRESS: rtsp://…,
+      http(s)://… (MJPEG or stills, detected), /dev/videoN, genicam://IP, a
+      folder, or a video file. Exits 1 with the camera's reason when it cannot
+      be reached or refuses the credentials.
   lineside --version | --help
 `;
 
@@ -33,6 +42,8 @@ async function main(argv: string[]): Promise<number> {
       return checkConfig(rest);
     case 'plc-counters':
       return plcCounters(rest);
+    case 'probe-source':
+      return probe(rest);
     case '--version':
       console.log(VERSION);
       return 0;
@@ -69,6 +80,52 @@ async function plcCounters(args: string[]): Promise<number> {
     console.log(`${station}: ${Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   }
   return 0;
+}
+
+async function probe(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string' },
+      station: { type: 'string' },
+      type: { type: 'string' },
+      seconds: { type: 'string', default: '3' },
+      out: { type: 'string' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  let cfg;
+  let name: string;
+  if (values.config) {
+    const config = loadConfigFile(values.config);
+    const station = config.stations.find((s) => s.id === values.station);
+    if (!station) {
+      console.error(`lineside: --station must name a station in ${values.config}: ${config.stations.map((s) => s.id).join(', ')}`);
+      return 2;
+    }
+    cfg = station.source;
+    name = station.id;
+  } else if (positionals[0]) {
+    cfg = await sourceFromAddress(positionals[0], values.type);
+    name = cfg.type;
+  } else {
+    console.error('usage: lineside probe-source (--config FILE --station ID | ADDRESS [--type KIND]) [--seconds N] [--out FILE]');
+    return 2;
+  }
+  const seconds = Number(values.seconds);
+  if (!(seconds >= 0 && seconds <= 600)) {
+    console.error('lineside: --seconds must be a number from 0 to 600');
+    return 2;
+  }
+  try {
+    const report = await probeSource(cfg, { seconds, out: resolve(values.out ?? `probe-${name}.jpg`) });
+    console.log(formatProbe(report));
+    return 0;
+  } catch (e) {
+    console.error(`lineside: probe failed: ${isLinesideError(e) ? e.message : (e as Error).message}`);
+    return 1;
+  }
 }
 
 async function run(args: string[]): Promise<number> {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { Config, StationConfig } from './config/schema.js';
 import { ErrorCode, LinesideError, reasonOf } from './domain/errors.js';
 import type { LinesideEvents } from './domain/events.js';
@@ -10,7 +11,9 @@ import { OpcUaPlcLink } from './plc/opcua.link.js';
 import type { PlcLink } from './plc/plc-link.js';
 import { startSimPlc, type SimPlc } from './plc/sim/sim-plc.js';
 import { resolveTagMap } from './plc/tags.js';
+import { Camera } from './sources/camera.js';
 import { createSource } from './sources/create-source.js';
+import { ImageHealthMonitor } from './sources/image-health.js';
 import { AlarmCenter, APPLIANCE } from './stations/alarm-center.js';
 import { createStation } from './stations/create-station.js';
 import { InspectionWatch } from './stations/inspection-watch.js';
@@ -20,7 +23,7 @@ import { Supervisor } from './stations/supervisor.js';
 import { EvidenceWriter } from './store/evidence.js';
 import { Store } from './store/store.js';
 import { Model } from './vision/model.js';
-import { buildWebApp } from './web/app.js';
+import { buildWebApp, type CameraView } from './web/app.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -49,6 +52,7 @@ export class Appliance {
   evidence!: EvidenceWriter;
   readonly models = new Map<string, Model>();
   readonly stations: Station[] = [];
+  readonly cameras = new Map<string, Camera>();
   web: ReturnType<typeof buildWebApp> | null = null;
   readonly #stops: Array<{ name: string; stop: () => Promise<void> | void }> = [];
 
@@ -144,17 +148,20 @@ export class Appliance {
     this.#stops.push({ name: 'inspection watch', stop: () => (unwatch(), watch.stop()) });
 
     for (const sc of config.stations) {
-      const station = createStation(sc, {
-        source: createSource(sc.source),
-        model: this.models.get(sc.model)!,
-        recorder: this.recorder,
-        alarms: this.alarms,
-        plc,
-        onMissedTriggers: (n) => watch.missedTriggers(sc.id, n),
-        metrics: this.metrics,
-        logger: log.child({ component: 'station', stationId: sc.id }),
-      });
+      let station: Station;
       try {
+        const camera = this.#camera(sc);
+        this.cameras.set(sc.id, camera);
+        station = createStation(sc, {
+          source: camera,
+          model: this.models.get(sc.model)!,
+          recorder: this.recorder,
+          alarms: this.alarms,
+          plc,
+          onMissedTriggers: (n) => watch.missedTriggers(sc.id, n),
+          metrics: this.metrics,
+          logger: log.child({ component: 'station', stationId: sc.id }),
+        });
         await station.start();
       } catch (e) {
         throw new LinesideError(ErrorCode.config, `station "${sc.id}": ${reasonOf(e)}`, { cause: e });
@@ -169,11 +176,30 @@ export class Appliance {
       alarms: this.alarms,
       metrics: this.metrics,
       bus: this.bus,
+      cameras: this.cameras,
     });
     this.supervisor.start();
     this.#stops.push({ name: 'supervisor', stop: () => this.supervisor.stop() });
 
     await this.#listen();
+  }
+
+  /**
+   * The station's camera with its image health checks. Triggered part stations keep a few recent
+   * frames to match to triggers; free-running ones only the newest.
+   */
+  #camera(sc: StationConfig): Camera {
+    const history = sc.kind === 'part' && sc.trigger === 'plc' ? 8 : sc.kind === 'cleaning' ? 4 : 1;
+    const source = createSource(sc.source, { history, logger: this.log.child({ component: 'camera', stationId: sc.id }) });
+    const monitor = sc.imageHealth.enabled
+      ? new ImageHealthMonitor({ config: sc.imageHealth, referencePath: join(this.config.dataDir, 'reference', `${sc.id}.png`) })
+      : null;
+    return new Camera(source, monitor);
+  }
+
+  #cameraView(stationId: string): CameraView | undefined {
+    const c = this.cameras.get(stationId);
+    return c && { kind: c.kind, description: c.description, stats: c.stats(), image: c.image() };
   }
 
   /** Load every model once; a failure names each station that uses it and the file. */
@@ -204,6 +230,7 @@ export class Appliance {
           last: this.recorder.last(s.config.id),
           lastEvidence: this.recorder.lastWithEvidence(s.config.id),
           alarmWord: this.alarms.word(s.config.id),
+          camera: this.#cameraView(s.config.id),
         })),
       health: () => this.supervisor.report(),
       inspection: (id) => this.store.inspections.get(id),
@@ -212,6 +239,13 @@ export class Appliance {
         const station = this.stations.find((s) => s.config.id === stationId);
         if (!station) throw new LinesideError(ErrorCode.notFound, `station "${stationId}" does not exist`);
         return station.requestCheck(by);
+      },
+      setReference: async (stationId, by) => {
+        const camera = this.cameras.get(stationId);
+        if (!camera) throw new LinesideError(ErrorCode.notFound, `station "${stationId}" does not exist`);
+        const ok = await camera.setReference();
+        if (ok) this.log.info({ stationId, by }, 'camera reference view replaced');
+        return ok;
       },
       metrics: this.metrics,
       logger: this.log,

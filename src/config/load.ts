@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { ErrorCode, LinesideError } from '../domain/errors.js';
-import { configSchema, type Config } from './schema.js';
+import { configSchema, type Config, type SourceConfig } from './schema.js';
 
 /**
  * The only reader of YAML and process.env. Produces a frozen Config with every path absolute, or
@@ -58,9 +58,21 @@ export function parseConfig(raw: unknown, baseDir: string, label = 'config'): Co
     models: Object.fromEntries(
       Object.entries(cfg.models).map(([k, m]) => [k, { ...m, path: abs(m.path), manifest: m.manifest ? abs(m.manifest) : undefined }]),
     ),
-    stations: cfg.stations.map((s) => (s.source.type === 'replay' ? { ...s, source: { ...s.source, path: abs(s.source.path) } } : s)),
+    stations: cfg.stations.map((s) => ({ ...s, source: resolveSourcePaths(s.source, abs) })),
   };
   return deepFreeze(resolved);
+}
+
+/** Folder and file paths in a source are relative to the config file. */
+function resolveSourcePaths(src: SourceConfig, abs: (p: string) => string): SourceConfig {
+  switch (src.type) {
+    case 'replay':
+      return { ...src, path: abs(src.path) };
+    case 'folder':
+      return { ...src, path: abs(src.path), processedPath: src.processedPath ? abs(src.processedPath) : undefined };
+    default:
+      return src;
+  }
 }
 
 /** Rules the schema cannot express alone. */

@@ -1,4 +1,12 @@
 import { z } from 'zod';
+import { folderSourceSchema } from '../sources/folder.source.js';
+import { genicamSourceSchema } from '../sources/genicam.source.js';
+import { imageHealthSchema } from '../sources/image-health.js';
+import { mjpegSourceSchema } from '../sources/mjpeg.source.js';
+import { replaySourceSchema } from '../sources/replay.source.js';
+import { rtspSourceSchema } from '../sources/rtsp.source.js';
+import { snapshotSourceSchema } from '../sources/snapshot.source.js';
+import { v4l2SourceSchema } from '../sources/v4l2.source.js';
 
 /**
  * The configuration schema: one YAML file, strict (unknown keys are errors), with defaults and
@@ -17,23 +25,16 @@ const roi = z.strictObject({
   h: z.number().int().min(1),
 });
 
-const replaySource = z.strictObject({
-  type: z.literal('replay'),
-  /** Folder of JPEG/PNG images, replayed in name order and looped. */
-  path: z.string().min(1),
-  /** Free-running frame rate; triggered stations take the next image on each trigger instead. */
-  fps: z.number().positive().max(120).default(5),
-});
-
-const snapshotSource = z.strictObject({
-  type: z.literal('snapshot'),
-  /** http(s) URL answering one still image per GET. Credentials may be in the URL; they are redacted in logs. */
-  url: z.string().url(),
-  timeoutMs: z.number().int().min(50).max(30_000).default(2000),
-  fps: z.number().positive().max(30).default(2),
-});
-
-export const sourceSchema = z.discriminatedUnion('type', [replaySource, snapshotSource]);
+/** One schema per camera kind, each beside its adapter. */
+export const sourceSchema = z.discriminatedUnion('type', [
+  rtspSourceSchema,
+  mjpegSourceSchema,
+  snapshotSourceSchema,
+  v4l2SourceSchema,
+  folderSourceSchema,
+  replaySourceSchema,
+  genicamSourceSchema,
+]);
 
 const classRule = z.strictObject({
   /** Score at or above which this class rejects the part (or raises the zone/cleaning finding). */
@@ -74,6 +75,13 @@ const stationBase = {
   plc: stationPlc.default({ tags: {} }),
   /** Bounded queue between trigger and inspection; a trigger that finds it full is answered not-inspected. */
   queueDepth: z.number().int().min(1).max(64).default(4),
+  /**
+   * Inspections per second for free-running stations (zone, part with trigger: interval). Defaults
+   * to the source's own `fps` where it has one, else 2.
+   */
+  fps: z.number().positive().max(60).optional(),
+  /** Image health checks on this camera (blur, exposure, frozen image, camera moved): warnings on the page and in metrics. */
+  imageHealth: imageHealthSchema.prefault({}),
   /** Save an evidence JPEG for these verdicts (rejects always). */
   evidence: z.array(z.enum(['pass', 'reject', 'inconclusive', 'not_inspected'])).default(['reject', 'inconclusive']),
 };
@@ -81,8 +89,12 @@ const stationBase = {
 const partStation = z.strictObject({
   ...stationBase,
   kind: z.literal('part'),
-  /** `plc`: one inspection per TriggerCount increment. `interval`: free-running at the source's fps. */
-  trigger: z.enum(['plc', 'interval']).default('plc'),
+  /**
+   * `plc`: one inspection per TriggerCount increment, on the first frame taken after the trigger.
+   * `interval`: free-running at the station's fps. `frame`: every frame the source delivers is one
+   * part (a smart camera writing one file per part into a folder).
+   */
+  trigger: z.enum(['plc', 'interval', 'frame']).default('plc'),
   /** A frame older than this when inspected is never inspected (answer not-inspected). */
   maxFrameAgeMs: z.number().int().min(10).max(60_000).default(2000),
 });

@@ -54,6 +54,36 @@ export class Metrics {
     labelNames: ['component'] as const,
     registers: [this.registry],
   });
+  readonly cameraFps = new Gauge({
+    name: 'lineside_camera_fps',
+    help: 'Frames per second arriving from the camera, over the last few seconds',
+    labelNames: ['station'] as const,
+    registers: [this.registry],
+  });
+  readonly cameraFrames = new Gauge({
+    name: 'lineside_camera_frames',
+    help: 'Frames since start: received from the camera, dropped (never inspected), and connection restarts',
+    labelNames: ['station', 'count'] as const,
+    registers: [this.registry],
+  });
+  readonly imageWarning = new Gauge({
+    name: 'lineside_image_warning',
+    help: '1 while the image health check reports this problem (blurred, overexposed, underexposed, frozen, moved)',
+    labelNames: ['station', 'check'] as const,
+    registers: [this.registry],
+  });
+  readonly imageSharpness = new Gauge({
+    name: 'lineside_image_sharpness',
+    help: 'Variance of the Laplacian of the latest analysed frame (higher is sharper)',
+    labelNames: ['station'] as const,
+    registers: [this.registry],
+  });
+  readonly imageLuma = new Gauge({
+    name: 'lineside_image_mean_luma',
+    help: 'Mean brightness (0-255) of the latest analysed frame',
+    labelNames: ['station'] as const,
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'lineside_process_' });

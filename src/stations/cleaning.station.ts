@@ -60,7 +60,8 @@ export class CleaningStation implements Station {
     };
     const views: Inspected[] = [];
     for (let i = 0; i < this.config.views; i++) {
-      views.push(await inspectFrame(this.config, this.#d.model, ctx, () => this.#d.source.grab()));
+      // Every view is a distinct frame taken after the request.
+      views.push(await inspectFrame(this.config, this.#d.model, ctx, () => this.#d.source.grab({ after: startedAt })));
     }
     const worst = views.reduce((a, b) => (SEVERITY[b.record.verdict] > SEVERITY[a.record.verdict] ? b : a));
     const findings: Finding[] = views.flatMap((v, i) => v.record.findings.map((f) => ({ ...f, rule: `view${i + 1}:${f.rule}` })));
@@ -79,6 +80,7 @@ export class CleaningStation implements Station {
     };
     this.#d.logger.info({ stationId: this.config.id, requestedBy: by, verdict: worst.record.verdict }, 'cleaning verification');
     const stored = await this.#d.recorder.commit(this.config, combined, trigger?.count ?? null);
+    for (const v of views) if (v.frame) await this.#d.source.release?.(v.frame);
     if (worst.record.verdict === Verdict.reject) {
       this.#d.alarms.raise(this.config.id, 'cleaningFailed', 'warning', `cleaning verification failed: ${combined.record.reason ?? 'residue found'}`);
     } else if (worst.record.verdict === Verdict.pass) {

@@ -43,7 +43,7 @@ export async function inspectFrame(
         return done(station, model, ctx, frame, timings, t0, notInspected(`frame is ${age} ms old (limit ${opts.maxFrameAgeMs} ms)`));
       }
     }
-    const r = await model.infer(frame.data, station.rules.roi);
+    const r = await model.infer(frame, station.rules.roi);
     timings.preprocessMs = r.preprocessMs;
     timings.inferMs = r.inferMs;
     timings.decodeMs = r.decodeMs;

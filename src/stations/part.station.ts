@@ -1,14 +1,18 @@
 import type { PartStationConfig } from '../config/schema.js';
+import { ErrorCode, isLinesideError, LinesideError } from '../domain/errors.js';
 import { HealthState } from '../domain/health.js';
 import type { PlcTrigger } from '../plc/plc-link.js';
-import { inspectFrame, skipped } from './inspect.js';
-import { Ticker, type Station, type StationDeps, type StationHealth } from './station.js';
-import { LinesideError, ErrorCode } from '../domain/errors.js';
+import { inspectFrame, skipped, type Inspected } from './inspect.js';
+import { freeRunTimeoutMs, stationFps, Ticker, type Station, type StationDeps, type StationHealth } from './station.js';
+
+/** A frame-triggered station waits this long per grab before checking whether it is stopping. */
+const FRAME_WAIT_MS = 1000;
 
 /**
- * Product inspection: one inspection per PLC trigger (or free-running). Triggers overlap in the
- * pipeline (decode of part n+1 while part n infers) but answers reach the PLC in trigger order.
- * A trigger that finds the queue full is answered not-inspected at once: never silently lost.
+ * Product inspection: one inspection per PLC trigger, per frame the source delivers (smart cameras
+ * writing one file per part), or free-running. PLC triggers overlap in the pipeline (decode of part
+ * n+1 while part n infers) but answers reach the PLC in trigger order. A trigger that finds the
+ * queue full is answered not-inspected at once: never silently lost.
  */
 export class PartStation implements Station {
   readonly config: PartStationConfig;
@@ -17,6 +21,7 @@ export class PartStation implements Station {
   #chain: Promise<unknown> = Promise.resolve();
   #unsubscribe: (() => void) | null = null;
   #ticker: Ticker | null = null;
+  #frameLoop: { stop: AbortController; done: Promise<void> } | null = null;
   #seq = 0;
 
   constructor(config: PartStationConfig, deps: StationDeps) {
@@ -26,19 +31,28 @@ export class PartStation implements Station {
 
   async start(): Promise<void> {
     await this.#d.source.start();
-    if (this.config.trigger === 'plc') {
-      if (!this.#d.plc) throw new LinesideError(ErrorCode.config, `station "${this.config.id}": trigger: plc needs a PLC link`);
-      this.#unsubscribe = this.#d.plc.onTrigger(this.config.id, (t) => this.#onTrigger(t));
-    } else {
-      const fps = this.config.source.fps;
-      this.#ticker = new Ticker(1000 / fps, () => this.#inspectFreeRunning());
-      this.#ticker.start();
+    switch (this.config.trigger) {
+      case 'plc':
+        if (!this.#d.plc) throw new LinesideError(ErrorCode.config, `station "${this.config.id}": trigger: plc needs a PLC link`);
+        this.#unsubscribe = this.#d.plc.onTrigger(this.config.id, (t) => this.#onTrigger(t));
+        break;
+      case 'interval':
+        this.#ticker = new Ticker(1000 / stationFps(this.config), () => this.#inspectFreeRunning());
+        this.#ticker.start();
+        break;
+      case 'frame': {
+        const stop = new AbortController();
+        this.#frameLoop = { stop, done: this.#inspectEveryFrame(stop.signal) };
+        break;
+      }
     }
   }
 
   async stop(): Promise<void> {
     this.#unsubscribe?.();
     await this.#ticker?.stop();
+    this.#frameLoop?.stop.abort();
+    await this.#frameLoop?.done;
     await this.#chain;
     await this.#d.source.stop();
   }
@@ -70,12 +84,15 @@ export class PartStation implements Station {
       return;
     }
     this.#inFlight++;
-    const job = inspectFrame(this.config, this.#d.model, { ...ctx, triggerCount: t.count }, () => this.#d.source.grab(), {
-      maxFrameAgeMs: this.config.maxFrameAgeMs,
-    });
-    this.#chain = this.#chain
-      .then(async () => this.#d.recorder.commit(this.config, await job, t.count))
-      .finally(() => this.#inFlight--);
+    // The first frame taken after the trigger; none within maxFrameAgeMs → not inspected.
+    const job = inspectFrame(
+      this.config,
+      this.#d.model,
+      { ...ctx, triggerCount: t.count },
+      () => this.#d.source.grab({ after: t.receivedAt, timeoutMs: this.config.maxFrameAgeMs }),
+      { maxFrameAgeMs: this.config.maxFrameAgeMs },
+    );
+    this.#chain = this.#chain.then(async () => this.#record(await job, t.count)).finally(() => this.#inFlight--);
   }
 
   async #inspectFreeRunning(): Promise<void> {
@@ -83,11 +100,50 @@ export class PartStation implements Station {
       this.config,
       this.#d.model,
       { triggerCount: ++this.#seq, partId: null, batchId: null, recipeIndex: null, startedAt: Date.now() },
-      () => this.#d.source.grab(),
+      () => this.#d.source.grab({ timeoutMs: freeRunTimeoutMs(this.config) }),
       { maxFrameAgeMs: this.config.maxFrameAgeMs },
     );
     // A free-running camera that cannot deliver is a health problem, not a stream of part records.
     if (insp.frame === null && this.#d.source.health().state !== HealthState.ok) return;
-    await this.#d.recorder.commit(this.config, insp, null);
+    await this.#record(insp, null);
+  }
+
+  /**
+   * One part per frame, in the order the source delivers them, each once. The frame is the
+   * part's own image however long it waited (files that arrived while lineside was stopped), so
+   * no age limit applies; the record carries the capture time.
+   */
+  async #inspectEveryFrame(stop: AbortSignal): Promise<void> {
+    while (!stop.aborted) {
+      let frame;
+      try {
+        frame = await this.#d.source.grab({ timeoutMs: FRAME_WAIT_MS, signal: stop });
+      } catch (e) {
+        if (stop.aborted || isLinesideError(e, ErrorCode.stopped)) return;
+        // No new frame yet (a stopped line) is normal; other failures show in the source's health.
+        if (this.#d.source.health().state !== HealthState.ok) await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      const got = frame;
+      const insp = await inspectFrame(
+        this.config,
+        this.#d.model,
+        { triggerCount: ++this.#seq, partId: null, batchId: null, recipeIndex: null, startedAt: Date.now() },
+        async () => got,
+      );
+      await this.#record(insp, null);
+    }
+  }
+
+  /** Record (and answer the PLC), then let the source move or mark the frame's file. */
+  async #record(insp: Inspected, triggerCount: number | null): Promise<void> {
+    await this.#d.recorder.commit(this.config, insp, triggerCount);
+    if (insp.frame) {
+      try {
+        await this.#d.source.release?.(insp.frame);
+      } catch (e) {
+        this.#d.logger.error({ stationId: this.config.id, origin: insp.frame.origin, err: (e as Error).message }, 'could not move or mark the inspected file');
+      }
+    }
   }
 }

@@ -145,7 +145,7 @@ export class Recorder {
       return;
     }
     const job = this.#deps.evidence
-      .write(insp.frame!.data, { stationId: station.id, inspectionId: stored.id, at: stored.startedAt, verdict: stored.verdict }, stored.findings, station.rules.roi)
+      .write(insp.frame!, { stationId: station.id, inspectionId: stored.id, at: stored.startedAt, verdict: stored.verdict }, stored.findings, station.rules.roi)
       .then((file) => {
         this.#deps.inspections.recordEvidence(stored.id, file);
         const prev = this.#lastEvidenced.get(station.id);

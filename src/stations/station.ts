@@ -38,6 +38,18 @@ export interface Station {
   requestCheck(by: string): Promise<StoredInspection | null>;
 }
 
+/** Inspections per second of a free-running station: its own `fps`, else its source's, else 2. */
+export function stationFps(config: StationConfig): number {
+  if (config.fps !== undefined) return config.fps;
+  const src = config.source as { fps?: number };
+  return src.fps ?? 2;
+}
+
+/** How long a free-running station waits for a frame: two periods, at least one second. */
+export function freeRunTimeoutMs(config: StationConfig): number {
+  return Math.max(1000, 2000 / stationFps(config));
+}
+
 /** Runs `fn` every `periodMs` without overlap until stopped. */
 export class Ticker {
   #timer: NodeJS.Timeout | null = null;

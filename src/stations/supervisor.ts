@@ -4,10 +4,15 @@ import type { TypedEmitter } from '../domain/typed-emitter.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { PlcLink } from '../plc/plc-link.js';
 import type { AlarmCenter } from './alarm-center.js';
+import type { Camera } from '../sources/camera.js';
+import type { ImageWarning } from '../sources/image-health.js';
 import type { Station } from './station.js';
 
-/** A camera must be down this long before "camera lost" is raised (a single failed grab is not a stall). */
-const CAMERA_LOST_AFTER_MS = 3000;
+/**
+ * A camera must be down this long before "camera lost" is raised: a single failed grab or a quick
+ * reconnect is not a lost camera. (A stall is already `stallAfterMs` without frames before this.)
+ */
+const CAMERA_LOST_AFTER_MS = 2000;
 
 export interface SupervisorDeps {
   readonly plc: Pick<PlcLink, 'health' | 'setReady'> | null;
@@ -15,7 +20,11 @@ export interface SupervisorDeps {
   readonly alarms: Pick<AlarmCenter, 'raise' | 'clear'>;
   readonly metrics: Metrics;
   readonly bus: TypedEmitter<LinesideEvents>;
+  /** Cameras by station id, for camera and image health metrics. */
+  readonly cameras?: ReadonlyMap<string, Camera>;
 }
+
+const IMAGE_CHECKS: readonly ImageWarning[] = ['blurred', 'overexposed', 'underexposed', 'frozen', 'moved'];
 
 export interface HealthReport {
   readonly ok: boolean;
@@ -80,13 +89,29 @@ export class Supervisor {
       } else if (camera.state === HealthState.ok) alarms.clear(id, 'cameraLost');
       if (model.state === HealthState.down) alarms.raise(id, 'modelUnhealthy', 'critical', `model unhealthy: ${model.detail ?? ''}`);
       else if (model.state === HealthState.ok) alarms.clear(id, 'modelUnhealthy');
-      // A camera that has not delivered yet (snapshot cameras grab on the first trigger) is not a fault.
-      const cameraFine = camera.state === HealthState.ok || camera.state === HealthState.starting;
-      const ready = cameraFine && [model, ...shared].every((h) => h.state === HealthState.ok);
+      // Ready only once the camera has delivered: a trigger before that could only be answered not-inspected.
+      const ready = [camera, model, ...shared].every((h) => h.state === HealthState.ok);
       plc?.setReady(id, ready);
     }
+    this.#cameraMetrics();
     const storage = report.components.storage!;
     if (storage.state === HealthState.down) alarms.raise('*', 'storageLow', 'critical', `storage: ${storage.detail ?? 'failing'}`);
     else alarms.clear('*', 'storageLow');
+  }
+
+  #cameraMetrics(): void {
+    const { metrics, cameras } = this.#deps;
+    for (const [station, cam] of cameras ?? []) {
+      const st = cam.stats();
+      metrics.cameraFps.set({ station }, st.fps);
+      metrics.cameraFrames.set({ station, count: 'received' }, st.framesReceived);
+      metrics.cameraFrames.set({ station, count: 'dropped' }, st.framesDropped);
+      metrics.cameraFrames.set({ station, count: 'restarts' }, st.restarts);
+      const img = cam.image();
+      if (!img) continue;
+      for (const check of IMAGE_CHECKS) metrics.imageWarning.set({ station, check }, img.warnings.includes(check) ? 1 : 0);
+      metrics.imageSharpness.set({ station }, img.sharpness);
+      metrics.imageLuma.set({ station }, img.meanLuma);
+    }
   }
 }

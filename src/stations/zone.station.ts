@@ -3,7 +3,7 @@ import { ErrorCode, LinesideError } from '../domain/errors.js';
 import { Verdict } from '../domain/verdict.js';
 import { Debouncer } from '../rules/debounce.js';
 import { inspectFrame } from './inspect.js';
-import { Ticker, type Station, type StationDeps, type StationHealth } from './station.js';
+import { freeRunTimeoutMs, stationFps, Ticker, type Station, type StationDeps, type StationHealth } from './station.js';
 
 /**
  * Continuous monitoring of a zone (PPE, safety). Every frame is recorded; a violation raises one
@@ -21,7 +21,7 @@ export class ZoneStation implements Station {
     this.config = config;
     this.#d = deps;
     this.#debounce = new Debouncer(config.raiseAfterMs, config.clearAfterMs);
-    this.#ticker = new Ticker(1000 / config.source.fps, () => this.#tick());
+    this.#ticker = new Ticker(1000 / stationFps(config), () => this.#tick());
   }
 
   async start(): Promise<void> {
@@ -48,13 +48,14 @@ export class ZoneStation implements Station {
       this.config,
       this.#d.model,
       { triggerCount: ++this.#seq, partId: null, batchId: null, recipeIndex: null, startedAt: now },
-      () => this.#d.source.grab(),
+      () => this.#d.source.grab({ timeoutMs: freeRunTimeoutMs(this.config) }),
     );
     // No frame: the camera supervisor reports it; a record per missing frame would only be noise.
     if (insp.frame === null) return;
     const violations = insp.record.findings.filter((f) => f.effect === 'reject');
     const transition = insp.record.verdict === Verdict.notInspected ? null : this.#debounce.update(violations.length > 0, now);
     const stored = await this.#d.recorder.commit(this.config, insp, null, { keepEvidence: transition === 'raise' });
+    await this.#d.source.release?.(insp.frame);
     if (transition === 'raise') {
       const labels = [...new Set(violations.map((v) => v.label))].join(', ');
       this.#d.alarms.raise(this.config.id, 'ppeViolation', 'warning', `${labels} in ${this.config.name ?? this.config.id} for ${this.config.raiseAfterMs / 1000} s (inspection ${stored?.id ?? '?'})`);

@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import sharp, { type OverlayOptions } from 'sharp';
 import type { Finding } from '../domain/detection.js';
 import type { Roi } from '../domain/geometry.js';
+import { openImage, type ImageInput } from '../vision/image.js';
 
 const COLOURS: Record<Finding['effect'], string> = { reject: '#e0182d', inconclusive: '#f5a000', info: '#19a463' };
 const RGB: Record<Finding['effect'], readonly [number, number, number]> = { reject: [224, 24, 45], inconclusive: [245, 160, 0], info: [25, 164, 99] };
@@ -28,12 +29,12 @@ export class EvidenceWriter {
   }
 
   async write(
-    image: Buffer,
+    image: ImageInput,
     meta: { stationId: string; inspectionId: number; at: number; verdict: string },
     findings: readonly Finding[],
     roi?: Roi,
   ): Promise<EvidenceFile> {
-    const { data, info } = await sharp(image, { failOn: 'none' }).rotate().removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await openImage(image, 'none').rotate().removeAlpha().raw().toBuffer({ resolveWithObject: true });
     const { width: w, height: h } = info;
     // Boxes go straight into the pixels; only the small label texts are rendered by librsvg,
     // which costs a fraction of rasterising a full-frame overlay.

@@ -7,6 +7,7 @@ import { ErrorCode, isLinesideError, LinesideError, reasonOf } from '../domain/e
 import type { Roi } from '../domain/geometry.js';
 import { HealthCell, HealthState } from '../domain/health.js';
 import { checkOutputShape, decode } from './decoders/decoder.js';
+import type { ImageInput } from './image.js';
 import { readManifest, type Manifest } from './manifest.js';
 import type { ModelRunner } from './model-runner.js';
 import { OnnxRunner } from './onnx.runner.js';
@@ -68,7 +69,7 @@ export class Model {
   }
 
   /** Decode → tensor → worker → decoded output. Throws LinesideError with a stable code. */
-  async infer(image: Buffer, roi?: Roi): Promise<InferResult> {
+  async infer(image: ImageInput, roi?: Roi): Promise<InferResult> {
     const t0 = performance.now();
     const input = await prepareInput(image, this.manifest.input, roi);
     const t1 = performance.now();
@@ -93,7 +94,7 @@ export class Model {
   }
 
   /** Raw throughput of the model on one prepared tensor, inside a worker (benchmarks). */
-  async benchRaw(image: Buffer, iterations: number): Promise<{ times: readonly number[]; wallMs: number }> {
+  async benchRaw(image: ImageInput, iterations: number): Promise<{ times: readonly number[]; wallMs: number }> {
     const input = await prepareInput(image, this.manifest.input);
     return this.#runner.bench({ data: input.tensor, dims: [...input.dims] }, iterations);
   }

@@ -1,6 +1,7 @@
 import sharp, { type Metadata } from 'sharp';
 import { ErrorCode, LinesideError } from '../domain/errors.js';
 import type { Box, Roi } from '../domain/geometry.js';
+import { openImage, type ImageInput } from './image.js';
 import type { Manifest } from './manifest.js';
 
 sharp.cache(false); // frames are never repeated; libvips' cache would only hold memory
@@ -39,10 +40,10 @@ export interface DecodedSize {
  * Decode an encoded image, crop to the ROI, resize as the manifest says (stretch or letterbox),
  * and lay it out as a float tensor. Throws LINESIDE_ERR_IMAGE_DECODE for corrupt or truncated input.
  */
-export async function prepareInput(image: Buffer, spec: InputSpec, roi?: Roi): Promise<PreparedInput> {
+export async function prepareInput(image: ImageInput, spec: InputSpec, roi?: Roi): Promise<PreparedInput> {
   let meta: Metadata;
   try {
-    meta = await sharp(image, { failOn: 'truncated' }).metadata();
+    meta = await openImage(image).metadata();
   } catch (cause) {
     throw new LinesideError(ErrorCode.imageDecode, 'image cannot be decoded', { cause });
   }
@@ -69,7 +70,7 @@ export async function prepareInput(image: Buffer, spec: InputSpec, roi?: Roi): P
     nh = H;
   }
 
-  let pipeline = sharp(image, { failOn: 'truncated' }).rotate().removeAlpha().toColourspace('srgb');
+  let pipeline = openImage(image).rotate().removeAlpha().toColourspace('srgb');
   if (roi) pipeline = pipeline.extract({ left: crop.x, top: crop.y, width: crop.w, height: crop.h });
   pipeline = pipeline.resize({ width: nw, height: nh, fit: 'fill' });
   if (nw !== W || nh !== H) {

@@ -37,6 +37,7 @@ function deps(plc: ComponentHealth): WebDeps {
     inspection: (id) => (id === 42 ? inspection : undefined),
     evidenceFile: (p) => p,
     requestCheck: async () => null,
+    setReference: async () => false,
     metrics,
     logger: silentLogger(),
   };

@@ -6,6 +6,8 @@ import { ErrorCode, LinesideError } from '../domain/errors.js';
 import type { StoredInspection } from '../domain/inspection.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { SourceStats } from '../sources/frame-source.js';
+import type { ImageHealthReport } from '../sources/image-health.js';
 import type { HealthReport } from '../stations/supervisor.js';
 import type { StationHealth } from '../stations/station.js';
 import type { VerdictCounters } from '../store/inspection.repository.js';
@@ -16,13 +18,31 @@ import { renderPage } from './page.js';
 export interface WebDeps {
   readonly line: string;
   readonly version: string;
-  readonly stations: () => ReadonlyArray<{ config: StationConfig; health: StationHealth; counters: VerdictCounters; last: StoredInspection | undefined; lastEvidence: StoredInspection | undefined; alarmWord: number }>;
+  readonly stations: () => ReadonlyArray<{
+    config: StationConfig;
+    health: StationHealth;
+    counters: VerdictCounters;
+    last: StoredInspection | undefined;
+    lastEvidence: StoredInspection | undefined;
+    alarmWord: number;
+    camera?: CameraView;
+  }>;
   readonly health: () => HealthReport;
   readonly inspection: (id: number) => StoredInspection | undefined;
   readonly evidenceFile: (relativePath: string) => string;
   readonly requestCheck: (stationId: string, by: string) => Promise<StoredInspection | null>;
+  /** Makes the camera's latest frame its reference view; false when it has no frame yet. */
+  readonly setReference: (stationId: string, by: string) => Promise<boolean>;
   readonly metrics: Metrics;
   readonly logger: Logger;
+}
+
+/** What the page shows of a camera: its kind, counters and image health. */
+export interface CameraView {
+  readonly kind: string;
+  readonly description: string;
+  readonly stats: SourceStats;
+  readonly image: ImageHealthReport | null;
 }
 
 /** The public shape of an inspection in the JSON API (kept stable for clients). */
@@ -72,6 +92,7 @@ export function buildWebApp(deps: WebDeps) {
       alarmWord: s.alarmWord,
       lastInspection: s.last ? inspectionJson(s.last) : null,
       lastEvidence: s.lastEvidence ? inspectionJson(s.lastEvidence) : null,
+      camera: s.camera ?? null,
     })),
   );
 
@@ -91,6 +112,13 @@ export function buildWebApp(deps: WebDeps) {
     const stored = await deps.requestCheck(req.params.id, `web ${req.ip}`);
     reply.code(201);
     return stored ? inspectionJson(stored) : null;
+  });
+
+  app.post<{ Params: { id: string } }>('/api/stations/:id/reference', async (req, reply) => {
+    const ok = await deps.setReference(req.params.id, `web ${req.ip}`);
+    if (!ok) throw new LinesideError(ErrorCode.badRequest, `station "${req.params.id}" has no frame yet to take as the reference view`);
+    reply.code(201);
+    return { stationId: req.params.id, reference: 'set' };
   });
 
   app.get('/metrics', async (_req, reply) => {

@@ -53,6 +53,18 @@ const cls = (st) => st === 'ok' ? 'h-ok' : st === 'down' ? 'h-bad' : 'h-warn';
 function healthItem(name, h) {
   return '<li class="' + cls(h.state) + '" title="' + esc(h.detail || '') + '">' + HMARK[h.state] + ' ' + esc(name) + ' ' + esc(h.state) + (h.detail ? ': ' + esc(h.detail) : '') + '</li>';
 }
+function imageItems(cam) {
+  const img = cam && cam.image;
+  if (!img || img.warnings.length === 0) return '';
+  return '<li class="h-warn" data-testid="image-warning" title="' + esc(img.detail || '') + '">▲ image ' + img.warnings.map(esc).join(', ') + (img.detail ? ': ' + esc(img.detail) : '') + '</li>';
+}
+function cameraLine(cam) {
+  if (!cam) return '';
+  const st = cam.stats;
+  const size = st.width ? st.width + '×' + st.height : 'size unknown';
+  return '<div class="meta" data-testid="camera">' + esc(cam.description) + ' · ' + size + ' · ' + st.fps.toFixed(1) + ' fps · ' + st.framesReceived + ' frames' +
+    (st.framesDropped ? ' · ' + st.framesDropped + ' not inspected' : '') + (st.restarts ? ' · ' + st.restarts + ' reconnects' : '') + '</div>';
+}
 function pill(el, label, h) {
   el.textContent = label + ' ' + HMARK[h.state] + ' ' + h.state;
   el.className = 'pill ' + (h.state === 'ok' ? 'ok' : 'bad');
@@ -76,7 +88,8 @@ function render(stations, health) {
       (last ? '<div class="meta">#' + last.id + (last.partId ? ' · part ' + esc(last.partId) : '') + (last.batchId ? ' · batch ' + esc(last.batchId) : '') + ' · ' + new Date(last.startedAt).toLocaleTimeString() + (last.timings.totalMs !== undefined ? ' · ' + last.timings.totalMs.toFixed(1) + ' ms' : '') + (last.reason ? '<br>' + esc(last.reason) : '') + '</div>' : '') +
       '<table class="counters"><tr><th>pass</th><th>reject</th><th>inconclusive</th><th>not inspected</th></tr><tr>' +
       '<td data-counter="pass">' + c.pass + '</td><td data-counter="reject">' + c.reject + '</td><td data-counter="inconclusive">' + c.inconclusive + '</td><td data-counter="notInspected">' + c.notInspected + '</td></tr></table>' +
-      '<ul class="health">' + healthItem('camera', s.health.camera) + healthItem('model', s.health.model) + '</ul>' +
+      '<ul class="health">' + healthItem('camera', s.health.camera) + healthItem('model', s.health.model) + imageItems(s.camera) + '</ul>' +
+      cameraLine(s.camera) +
       (alarms.length ? '<div class="alarms" role="alert">▲ ' + alarms.map(esc).join(', ') + '</div>' : '') +
       (s.kind === 'cleaning' ? '<button data-check="' + esc(s.id) + '">Run cleaning verification</button>' : '') +
       (ev ? '<figure><img alt="evidence of inspection ' + ev.id + '" src="' + ev.evidenceUrl + '"><figcaption>evidence · #' + ev.id + ' · ' + SHAPE[ev.verdict] + '</figcaption></figure>' : '') +

@@ -1,0 +1,65 @@
+import type { Frame } from '../domain/frame.js';
+import type { ComponentHealth } from '../domain/health.js';
+import type { FrameSource, GrabOptions, SourceKind, SourceStats } from './frame-source.js';
+import type { ImageHealthMonitor, ImageHealthReport } from './image-health.js';
+
+/**
+ * A station's camera: its source, plus the image health checks run on the frames inspected
+ * (blur, exposure, frozen, moved). Stations see a plain FrameSource; the page and the metrics
+ * also read `image()`.
+ */
+export class Camera implements FrameSource {
+  readonly kind: SourceKind;
+  readonly description: string;
+  readonly source: FrameSource;
+  readonly #monitor: ImageHealthMonitor | null;
+  #last: Frame | null = null;
+
+  constructor(source: FrameSource, monitor: ImageHealthMonitor | null) {
+    this.source = source;
+    this.kind = source.kind;
+    this.description = source.description;
+    this.#monitor = monitor;
+  }
+
+  start(): Promise<void> {
+    return this.source.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.source.stop();
+    await this.#monitor?.idle();
+    this.#last = null;
+  }
+
+  async grab(opts?: GrabOptions): Promise<Frame> {
+    const frame = await this.source.grab(opts);
+    this.#last = frame;
+    this.#monitor?.offer(frame, frame.capturedAt);
+    return frame;
+  }
+
+  async release(frame: Frame): Promise<void> {
+    await this.source.release?.(frame);
+  }
+
+  health(): ComponentHealth {
+    return this.source.health();
+  }
+
+  stats(): SourceStats {
+    return this.source.stats();
+  }
+
+  /** The latest image health report; null before the first analysis or when checks are off. */
+  image(): ImageHealthReport | null {
+    return this.#monitor?.latest() ?? null;
+  }
+
+  /** Makes the last frame inspected the reference view for "camera moved"; false if there is none yet. */
+  async setReference(): Promise<boolean> {
+    if (!this.#monitor || !this.#last) return false;
+    await this.#monitor.setReference(this.#last);
+    return true;
+  }
+}
