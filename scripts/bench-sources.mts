@@ -10,6 +10,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { silentLogger } from '../src/observability/logger.js';
@@ -25,33 +26,67 @@ import { snapshotSource, snapshotSourceSchema } from '../src/sources/snapshot.so
 import { StreamSource } from '../src/sources/stream-source.js';
 import { DEBIAN_PYTHON, hasCommand, hasRtspServerPackages, RTSP_SERVER_SCRIPT, startPeer } from '../src/sources/testing/peers.js';
 
-const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, rounds: { type: 'string', default: '3' }, only: { type: 'string' } } });
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '3' },
+    only: { type: 'string' },
+    /** Inspections per second the simulated station takes from each live camera. */
+    'inspect-fps': { type: 'string', default: '5' },
+    // Internal: one measurement in a fresh process (see main).
+    measure: { type: 'string' },
+    jpeg: { type: 'string' },
+    video: { type: 'string' },
+  },
+});
 const SECONDS = Number(args.seconds);
 const ROUNDS = Number(args.rounds);
 const ONLY = args.only ? new Set(args.only.split(',')) : null;
 const W = 1920;
 const H = 1080;
 const FPS = 25;
+const INSPECT_FPS = Number(args['inspect-fps']);
 const TICK_HZ = 100; // Linux clock ticks per second in /proc/<pid>/stat
 const log = silentLogger();
 const work = mkdtempSync(join(tmpdir(), 'lineside-bench-sources-'));
 
-/** CPU seconds of this process and of its child processes except the camera servers. */
-function cpuSeconds(exclude: ReadonlySet<number>): number {
+/**
+ * CPU seconds of this process, and of every process descended from it (decoders, and the shell
+ * wrapping gst-launch) except the camera servers and their descendants.
+ */
+function cpuSeconds(exclude: ReadonlySet<number>): { node: number; children: number } {
   const u = process.cpuUsage();
-  let total = (u.user + u.system) / 1e6;
+  const procs = new Map<number, { ppid: number; cpu: number }>();
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number)) {
-    if (exclude.has(pid)) continue;
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) !== process.pid) continue; // ppid
-      total += (Number(fields[11]) + Number(fields[12])) / TICK_HZ; // utime + stime
+      procs.set(pid, { ppid: Number(fields[1]), cpu: (Number(fields[11]) + Number(fields[12])) / TICK_HZ }); // ppid, utime + stime
     } catch {
       // exited meanwhile
     }
   }
-  return total;
+  const ours = (pid: number): boolean => {
+    for (let p = pid, hops = 0; p > 1 && hops < 64; hops++) {
+      if (exclude.has(p)) return false;
+      const parent = procs.get(p)?.ppid;
+      if (parent === process.pid) return true;
+      if (parent === undefined) return false;
+      p = parent;
+    }
+    return false;
+  };
+  let children = 0;
+  for (const [pid, p] of procs) if (pid !== process.pid && ours(pid)) children += p.cpu;
+  return { node: (u.user + u.system) / 1e6, children };
+}
+
+interface Measured {
+  readonly fps: number;
+  /** % of one core: lineside's Node process plus its decoder child. */
+  readonly cpu: number;
+  /** Of which the Node process. */
+  readonly node: number;
 }
 
 interface Row {
@@ -59,10 +94,14 @@ interface Row {
   readonly how: string;
   readonly fps: number[];
   readonly cpu: number[];
+  readonly node: number[];
 }
 
-/** Runs a source for SECONDS, consuming the newest frame as a station would; frames/s and CPU %. */
-async function measure(source: FrameSource, peers: ReadonlySet<number>, pull: boolean): Promise<{ fps: number; cpu: number }> {
+/**
+ * Runs a source for SECONDS while a station takes the newest frame `inspectFps` times a second
+ * (every frame when 0); frames/s received and CPU %.
+ */
+async function measure(source: FrameSource, peers: ReadonlySet<number>, pull: boolean, inspectFps = INSPECT_FPS): Promise<Measured> {
   await source.start();
   try {
     await source.grab({ timeoutMs: 15_000 });
@@ -71,6 +110,14 @@ async function measure(source: FrameSource, peers: ReadonlySet<number>, pull: bo
     const t0 = performance.now();
     let consumed = 0;
     while (performance.now() - t0 < SECONDS * 1000) {
+      // Pull sources deliver only what is asked: a still per part at the line rate. Live cameras
+      // stream at their own rate while the station takes what it inspects.
+      const pace = pull ? FPS : inspectFps;
+      if (pace > 0) {
+        const due = t0 + (consumed * 1000) / pace;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
       try {
         const f = await source.grab({ timeoutMs: 2000 });
         await source.release?.(f);
@@ -81,8 +128,10 @@ async function measure(source: FrameSource, peers: ReadonlySet<number>, pull: bo
     }
     const wall = (performance.now() - t0) / 1000;
     const frames = pull ? consumed : source.stats().framesReceived - n0;
-    const cpu = ((cpuSeconds(peers) - c0) / wall) * 100;
-    return { fps: frames / wall, cpu };
+    const c1 = cpuSeconds(peers);
+    const node = ((c1.node - c0.node) / wall) * 100;
+    const child = ((c1.children - c0.children) / wall) * 100;
+    return { fps: frames / wall, cpu: node + child, node };
   } finally {
     await source.stop();
   }
@@ -96,7 +145,7 @@ function kill(p: ChildProcess | undefined): Promise<void> {
   });
 }
 
-async function rtsp(): Promise<{ fps: number; cpu: number }> {
+async function rtsp(): Promise<Measured> {
   const { proc, line } = await startPeer(DEBIAN_PYTHON, [RTSP_SERVER_SCRIPT, '0', String(W), String(H), String(FPS)]);
   try {
     const src = rtspSource(rtspSourceSchema.parse({ type: 'rtsp', url: `rtsp://127.0.0.1:${line}/line` }), { history: 1, logger: log });
@@ -106,7 +155,7 @@ async function rtsp(): Promise<{ fps: number; cpu: number }> {
   }
 }
 
-async function mjpeg(): Promise<{ fps: number; cpu: number }> {
+async function mjpeg(): Promise<Measured> {
   const port = await freePort();
   const server = spawn(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', `testsrc2=size=${W}x${H}:rate=${FPS}`, '-q:v', '5', '-f', 'mpjpeg', '-listen', '1', `http://127.0.0.1:${port}/stream.mjpg`], { stdio: 'ignore' });
   await new Promise((r) => setTimeout(r, 800));
@@ -119,7 +168,7 @@ async function mjpeg(): Promise<{ fps: number; cpu: number }> {
 }
 
 /** A still-image camera in its own process, answering each GET with the same 1080p JPEG. */
-async function snapshot(jpegPath: string): Promise<{ fps: number; cpu: number }> {
+async function snapshot(jpegPath: string): Promise<Measured> {
   const code = `const b=require('fs').readFileSync(${JSON.stringify(jpegPath)});const s=require('http').createServer((q,r)=>{r.writeHead(200,{'content-type':'image/jpeg'});r.end(b)});s.listen(0,'127.0.0.1',()=>console.log(s.address().port));`;
   const { proc, line } = await startPeer(process.execPath, ['-e', code]);
   try {
@@ -131,7 +180,7 @@ async function snapshot(jpegPath: string): Promise<{ fps: number; cpu: number }>
 }
 
 /** A smart camera in its own process, writing a 1080p JPEG per part into the folder at 25/s. */
-async function folder(jpegPath: string): Promise<{ fps: number; cpu: number }> {
+async function folder(jpegPath: string): Promise<Measured> {
   const dir = join(work, `drop-${Date.now()}`);
   mkdirSync(dir);
   const code = `const fs=require('fs');const b=fs.readFileSync(${JSON.stringify(jpegPath)});let i=0;setInterval(()=>{const n=String(++i).padStart(6,'0');fs.writeFileSync(${JSON.stringify(dir)}+'/.'+n+'.jpg',b);fs.renameSync(${JSON.stringify(dir)}+'/.'+n+'.jpg',${JSON.stringify(dir)}+'/P'+n+'.jpg')},${1000 / FPS});`;
@@ -146,17 +195,17 @@ async function folder(jpegPath: string): Promise<{ fps: number; cpu: number }> {
 }
 
 /** The H.264 decode ceiling: a 1080p file decoded by ffmpeg as fast as it goes, through the same pipe and parser. */
-async function h264Max(video: string): Promise<{ fps: number; cpu: number }> {
+async function h264Max(video: string): Promise<Measured> {
   const args = ffmpegArgs(['-stream_loop', '-1', '-i', video]);
-  const src = new StreamSource('replay', `h264 ${video}`, (emit, signal) => runChildFrames({ command: ffmpegPath(), args, secrets: [] }, emit, signal, log), { history: 1 }, log);
-  return measure(src, new Set(), false);
+  const src = new StreamSource('replay', `h264 ${video}`, (emit, signal, pool) => runChildFrames({ command: ffmpegPath(), args, secrets: [] }, emit, signal, log, pool), { history: 1 }, log);
+  return measure(src, new Set(), false, 0);
 }
 
-async function genicam(): Promise<{ fps: number; cpu: number }> {
+async function genicam(): Promise<Measured> {
   const cam = spawn('arv-fake-gv-camera-0.8', ['-i', '127.0.0.1'], { stdio: 'ignore' });
   await new Promise((r) => setTimeout(r, 1000));
   try {
-    const cfg = genicamSourceSchema.parse({ type: 'genicam', camera: '127.0.0.1', features: { Width: W, Height: H, AcquisitionFrameRate: FPS } });
+    const cfg = genicamSourceSchema.parse({ type: 'genicam', camera: '127.0.0.1', width: W, height: H, features: { AcquisitionFrameRate: FPS } });
     return await measure(genicamSource(cfg, { history: 1, logger: log }), new Set([cam.pid!]), false);
   } finally {
     await kill(cam);
@@ -169,6 +218,31 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
+/** What each kind runs, given the prepared 1080p JPEG and H.264 file. */
+function runners(jpegPath: string, video: string): Record<string, () => Promise<Measured>> {
+  return { rtsp, mjpeg, snapshot: () => snapshot(jpegPath), folder: () => folder(jpegPath), genicam, 'h264 max': () => h264Max(video) };
+}
+
+/**
+ * Each measurement runs in a fresh Node process doing nothing else, as a camera's share of the
+ * appliance would: measured in this process after the others, the garbage collector's work for
+ * earlier kinds' frames showed up in later kinds' figures.
+ */
+function measureInChild(kind: string, jpegPath: string, video: string): Promise<Measured> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--measure', kind, '--jpeg', jpegPath, '--video', video, '--seconds', String(SECONDS), '--inspect-fps', String(INSPECT_FPS)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('close', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      if (code !== 0 || !line) reject(new Error(`${kind}: measurement failed (exit ${code}) ${out.slice(-300)}`));
+      else resolve(JSON.parse(line.slice('RESULT '.length)) as Measured);
+    });
+  });
+}
+
 async function main(): Promise<void> {
   const jpegPath = join(work, 'frame-1080p.jpg');
   const fixture = readFileSync(new URL('../fixtures/blister/blister-0000.jpg', import.meta.url));
@@ -176,13 +250,13 @@ async function main(): Promise<void> {
   const video = join(work, 'line-1080p.mp4');
   spawnSync(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${W}x${H}:rate=${FPS}`, '-t', '4', '-c:v', 'libx264', '-preset', 'veryfast', '-g', String(FPS), '-pix_fmt', 'yuv420p', video]);
 
-  const kinds: Array<{ kind: string; how: string; run: () => Promise<{ fps: number; cpu: number }>; available: () => string | null }> = [
-    { kind: 'rtsp', how: `H.264 ${W}×${H} @ ${FPS} fps, GStreamer RTSP server, TCP`, run: rtsp, available: () => (hasRtspServerPackages() ? null : 'python3-gi gir1.2-gst-rtsp-server-1.0 not installed') },
-    { kind: 'mjpeg', how: `MJPEG over HTTP ${W}×${H} @ ${FPS} fps (ffmpeg server)`, run: mjpeg, available: () => null },
-    { kind: 'snapshot', how: `HTTP GET per still, ${W}×${H} JPEG, back to back`, run: () => snapshot(jpegPath), available: () => null },
-    { kind: 'folder', how: `one ${W}×${H} JPEG file per part at ${FPS}/s, deleted after inspection`, run: () => folder(jpegPath), available: () => null },
-    { kind: 'genicam', how: `Aravis fake GigE Vision camera, ${W}×${H} asked @ ${FPS} fps`, run: genicam, available: () => (hasCommand('arv-fake-gv-camera-0.8') ? null : 'aravis-tools not installed') },
-    { kind: 'h264 max', how: `H.264 ${W}×${H} file decoded as fast as possible (ffmpeg → PNM pipe)`, run: () => h264Max(video), available: () => null },
+  const kinds: Array<{ kind: string; how: string; available: () => string | null }> = [
+    { kind: 'rtsp', how: `H.264 ${W}×${H} @ ${FPS} fps, GStreamer RTSP server, TCP`, available: () => (hasRtspServerPackages() ? null : 'python3-gi gir1.2-gst-rtsp-server-1.0 not installed') },
+    { kind: 'mjpeg', how: `MJPEG over HTTP ${W}×${H} @ ${FPS} fps (ffmpeg server)`, available: () => null },
+    { kind: 'snapshot', how: `HTTP GET per still, ${W}×${H} JPEG, ${FPS} stills/s`, available: () => null },
+    { kind: 'folder', how: `one ${W}×${H} JPEG file per part at ${FPS}/s, deleted after inspection`, available: () => null },
+    { kind: 'genicam', how: `Aravis fake GigE Vision camera, ${W}×${H} asked @ ${FPS} fps`, available: () => (hasCommand('arv-fake-gv-camera-0.8') ? null : 'aravis-tools not installed') },
+    { kind: 'h264 max', how: `H.264 ${W}×${H} file decoded as fast as possible (ffmpeg → PNM pipe)`, available: () => null },
   ];
   const rows: Row[] = [];
   for (const k of kinds) {
@@ -192,12 +266,13 @@ async function main(): Promise<void> {
       console.log(`${k.kind}: not measured (${missing})`);
       continue;
     }
-    const row: Row = { kind: k.kind, how: k.how, fps: [], cpu: [] };
+    const row: Row = { kind: k.kind, how: k.how, fps: [], cpu: [], node: [] };
     for (let r = 0; r < ROUNDS; r++) {
-      const m = await k.run();
+      const m = await measureInChild(k.kind, jpegPath, video);
       row.fps.push(m.fps);
       row.cpu.push(m.cpu);
-      console.log(`${k.kind} round ${r + 1}: ${m.fps.toFixed(1)} frames/s, ${m.cpu.toFixed(0)} % of a core`);
+      row.node.push(m.node);
+      console.log(`${k.kind} round ${r + 1}: ${m.fps.toFixed(1)} frames/s, ${m.cpu.toFixed(0)} % of a core (Node ${m.node.toFixed(0)} %)`);
     }
     rows.push(row);
   }
@@ -209,17 +284,25 @@ async function main(): Promise<void> {
     await sharp(jpeg).raw().toBuffer();
     times.push(performance.now() - t);
   }
-  console.log(`\nper-source acquisition at ${W}×${H}, ${SECONDS} s × ${ROUNDS} rounds, medians (min–max):\n`);
-  console.log('| source | how | frames/s | CPU, % of one core | CPU per frame |');
-  console.log('|---|---|---|---|---|');
+  console.log(`\nper-source acquisition at ${W}×${H}, live cameras at ${FPS} fps with ${INSPECT_FPS} frames/s inspected, ${SECONDS} s × ${ROUNDS} rounds, medians (min–max):\n`);
+  console.log('| source | how | frames/s | CPU, % of one core | of which Node | CPU per frame |');
+  console.log('|---|---|---|---|---|---|');
   for (const r of rows) {
     const f = median(r.fps);
     const c = median(r.cpu);
-    console.log(`| ${r.kind} | ${r.how} | ${f.toFixed(1)} (${Math.min(...r.fps).toFixed(1)}–${Math.max(...r.fps).toFixed(1)}) | ${c.toFixed(0)} (${Math.min(...r.cpu).toFixed(0)}–${Math.max(...r.cpu).toFixed(0)}) | ${((c * 10) / Math.max(f, 0.001)).toFixed(1)} ms |`);
+    console.log(`| ${r.kind} | ${r.how} | ${f.toFixed(1)} (${Math.min(...r.fps).toFixed(1)}–${Math.max(...r.fps).toFixed(1)}) | ${c.toFixed(0)} (${Math.min(...r.cpu).toFixed(0)}–${Math.max(...r.cpu).toFixed(0)}) | ${median(r.node).toFixed(0)} | ${((c * 10) / Math.max(f, 0.001)).toFixed(1)} ms |`);
   }
   console.log(`\n1080p JPEG decode to pixels in lineside (sharp, 1 thread): median ${median(times).toFixed(1)} ms`);
   console.log('v4l2: not measured (no V4L2 device on this machine)');
   rmSync(work, { recursive: true, force: true });
 }
 
-await main();
+if (args.measure) {
+  const run = runners(args.jpeg!, args.video!)[args.measure];
+  if (!run) throw new Error(`unknown kind ${args.measure}`);
+  console.log(`RESULT ${JSON.stringify(await run())}`);
+  rmSync(work, { recursive: true, force: true });
+  process.exit(0);
+} else {
+  await main();
+}

@@ -34,7 +34,13 @@ describe('end to end: a smart camera dropping files', () => {
     );
     for (let i = 2; i < 12; i++) put(i);
     await waitFor(() => app!.recorder.counters('blister').pass + app!.recorder.counters('blister').reject >= 12, 20_000, '12 files inspected');
-    await waitFor(() => readdirSync(drop).filter((f) => f.endsWith('.jpg')).length === 0, 5000, 'drop folder emptied');
+    // Files are moved out after their record is written: wait for the last move.
+    const moved = (): number => {
+      const processed = join(drop, 'processed');
+      return existsSync(processed) ? readdirSync(processed).reduce((n, day) => n + readdirSync(join(processed, day)).length, 0) : 0;
+    };
+    await waitFor(() => moved() === 12, 5000, 'all 12 files moved to processed/');
+    expect(readdirSync(drop).filter((f) => f.endsWith('.jpg'))).toEqual([]);
 
     const db = new Database(app.store.file, { readonly: true });
     const rows = db.prepare(`SELECT part_id AS partId, frame_origin AS origin, verdict FROM inspections WHERE station_id = 'blister' ORDER BY id`).all() as Array<{ partId: string; origin: string; verdict: string }>;

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { Logger } from '../observability/logger.js';
+import type { FramePool } from './frame-pool.js';
 import { PnmSplitter, type RawImage } from './pnm-stream.js';
 
 /** A decoder child process (ffmpeg, gst-launch) that writes PNM frames to its stdout. */
@@ -20,11 +21,11 @@ const STDERR_LINES = 20;
  * clean exit (end of a file); rejects with the child's own last words (redacted) otherwise, so the
  * reason on the page is "401 Unauthorized" or "Connection refused", not "exit code 1".
  */
-export function runChildFrames(cmd: ChildCommand, onImage: (img: RawImage) => void, signal: AbortSignal, logger: Logger): Promise<void> {
+export function runChildFrames(cmd: ChildCommand, onImage: (img: RawImage) => void, signal: AbortSignal, logger: Logger, pool?: FramePool): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return resolve();
     const child = spawn(cmd.command, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const splitter = new PnmSplitter();
+    const splitter = new PnmSplitter(pool ? (size) => pool.take(size) : undefined);
     const lines: string[] = [];
     let failure: string | null = null;
     let killTimer: NodeJS.Timeout | null = null;

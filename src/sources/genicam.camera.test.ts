@@ -326,6 +326,17 @@ describe('GigE Vision camera (Aravis fake camera on loopback, read by gst-launch
     expect(rate).toBeLessThan(11.5);
   });
 
+  it('asks the camera for the configured image size (Width/Height negotiated through the pipeline)', async () => {
+    camera = await startFakeCamera();
+    source = genicamSource(config({ width: 1920, height: 1080 }), { history: 1, logger: silentLogger() });
+    await source.start();
+    const f = await source.grab({ timeoutMs: 10_000 });
+    expect(f.raw).toEqual({ width: 1920, height: 1080, channels: 3 });
+    expect(source.stats()).toMatchObject({ width: 1920, height: 1080 });
+    // The camera itself was set, not the image scaled afterwards.
+    expect([await readRegister(REG.width), await readRegister(REG.height)]).toEqual([1920, 1080]);
+  });
+
   it('puts the camera in hardware-trigger mode on the configured line; an unknown line is named in the reason', async () => {
     camera = await startFakeCamera();
     // The fake camera's trigger lines: Line0 (hardware, nothing wired on loopback) and Software.

@@ -69,6 +69,9 @@ export const genicamSourceSchema = z
     features: z.record(z.string().regex(GENICAM_NAME, GENICAM_NAME_MESSAGE), featureValueSchema).optional(),
     /** What the camera delivers: colour (RGB) or monochrome (GRAY8, from a Mono8 camera). */
     pixels: z.enum(['rgb', 'grey']).default('rgb'),
+    /** Image size asked of the camera (its Width/Height, negotiated through the pipeline); omit for the camera's current size. */
+    width: z.number().int().min(16).max(16_384).optional(),
+    height: z.number().int().min(16).max(16_384).optional(),
     ...streamOptions,
   })
   .superRefine((cfg, ctx) => {
@@ -80,7 +83,7 @@ export const genicamSourceSchema = z
     }
     for (const name of Object.keys(cfg.features ?? {})) {
       if (NEGOTIATED_FEATURES.has(name)) {
-        ctx.addIssue({ code: 'custom', path: ['features', name], message: `${name} is negotiated by the pipeline and cannot be set here (use pixels; set the ROI in the camera's saved user set)` });
+        ctx.addIssue({ code: 'custom', path: ['features', name], message: `${name} is negotiated by the pipeline and cannot be set here (use pixels, width and height; set offsets and binning in the camera's saved user set)` });
       }
       for (const [key, owned] of Object.entries(OWNED_FEATURES)) {
         if (owned.includes(name) && (cfg as Record<string, unknown>)[key] !== undefined) {
@@ -159,7 +162,10 @@ export function describeGenicamPipeline(cfg: GenicamSourceConfig): string[] {
   // One argv element: gst-launch escapes its spaces, and aravissrc splits it into assignments.
   if (features.length > 0) src.push(`features=${features.join(' ')}`);
   const format = cfg.pixels === 'grey' ? 'GRAY8' : 'RGB';
-  return [GST_LAUNCH, '-q', ...src, '!', 'videoconvert', '!', `video/x-raw,format=${format}`, '!', 'pnmenc', '!', 'fdsink', 'fd=1'];
+  // A size right after the source is negotiated with the camera, which sets its Width and Height.
+  const size = [cfg.width !== undefined ? `width=${num(cfg.width)}` : '', cfg.height !== undefined ? `height=${num(cfg.height)}` : ''].filter(Boolean);
+  const sizeCaps = size.length > 0 ? ['!', `video/x-raw,${size.join(',')}`] : [];
+  return [GST_LAUNCH, '-q', ...src, ...sizeCaps, '!', 'videoconvert', '!', `video/x-raw,format=${format}`, '!', 'pnmenc', '!', 'fdsink', 'fd=1'];
 }
 
 /**
@@ -282,7 +288,7 @@ export function genicamSource(cfg: GenicamSourceConfig, ctx: SourceContext): Str
   const argv = describeGenicamPipeline(cfg);
   const cmd = childCommand(argv, cfg);
   const log = ctx.logger.child({ source: 'genicam' });
-  const session: StreamSession = async (emit, signal) => {
+  const session: StreamSession = async (emit, signal, pool) => {
     const missing = await genicamPrerequisites();
     if (missing) throw new Error(missing);
     const lines: string[] = [];
@@ -312,7 +318,7 @@ export function genicamSource(cfg: GenicamSourceConfig, ctx: SourceContext): Str
       }
     };
     try {
-      await runChildFrames({ ...cmd, onLine }, emit, signal, log);
+      await runChildFrames({ ...cmd, onLine }, emit, signal, log, pool);
     } catch (e) {
       // runChildFrames names the wrapper shell and quotes its last line: say gst-launch instead.
       const said = e instanceof Error ? e.message : String(e);

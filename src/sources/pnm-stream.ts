@@ -13,31 +13,46 @@ const MAX_SIDE = 16_384;
  * frame, then the raw pixels, so decoded video crosses the pipe with no encode or decode.
  */
 export class PnmSplitter {
+  /** Bytes of the next header, until it is complete. */
   #chunks: Buffer[] = [];
   #buffered = 0;
-  #header: { raw: RawLayout; headerBytes: number; size: number } | null = null;
+  /** The frame being filled: allocated once its header is read, each byte copied once. */
+  #frame: { raw: RawLayout; data: Buffer; filled: number } | null = null;
+  readonly #alloc: (size: number) => Buffer;
+
+  /** `alloc` supplies the buffer for each frame (a pool of recycled ones); default a fresh one. */
+  constructor(alloc: (size: number) => Buffer = (size) => Buffer.allocUnsafe(size)) {
+    this.#alloc = alloc;
+  }
 
   /** Feed bytes; returns the frames completed by them. Throws on a stream that is not PNM. */
   push(chunk: Buffer): RawImage[] {
-    this.#chunks.push(chunk);
-    this.#buffered += chunk.length;
     const out: RawImage[] = [];
-    for (;;) {
-      if (!this.#header) {
-        this.#header = this.#parseHeader();
-        if (!this.#header) return out;
+    let rest = chunk;
+    while (rest.length > 0) {
+      if (!this.#frame) {
+        this.#chunks.push(rest);
+        this.#buffered += rest.length;
+        const header = this.#parseHeader();
+        if (!header) return out;
+        const all = this.#chunks[0]!;
+        this.#chunks = [];
+        this.#buffered = 0;
+        this.#frame = { raw: header.raw, data: this.#alloc(header.size), filled: 0 };
+        rest = all.subarray(header.headerBytes);
+        continue;
       }
-      const need = this.#header.headerBytes + this.#header.size;
-      if (this.#buffered < need) return out;
-      const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#buffered);
-      // Copy: the frame outlives the chunk it came in, which may hold the start of the next frame.
-      const data = Buffer.from(all.subarray(this.#header.headerBytes, need));
-      out.push({ data, raw: this.#header.raw });
-      const rest = all.subarray(need);
-      this.#chunks = rest.length > 0 ? [rest] : [];
-      this.#buffered = rest.length;
-      this.#header = null;
+      const f = this.#frame;
+      const n = Math.min(rest.length, f.data.length - f.filled);
+      rest.copy(f.data, f.filled, 0, n);
+      f.filled += n;
+      rest = rest.subarray(n);
+      if (f.filled === f.data.length) {
+        out.push({ data: f.data, raw: f.raw });
+        this.#frame = null;
+      }
     }
+    return out;
   }
 
   #parseHeader(): { raw: RawLayout; headerBytes: number; size: number } | null {

@@ -43,7 +43,7 @@ export function replaySource(cfg: ReplaySourceConfig, ctx: SourceContext): Frame
   return new StreamSource(
     'replay',
     `replay ${cfg.path}`,
-    (emit, signal) => runChildFrames({ command: ffmpegPath(), args, secrets: [] }, emit, signal, log),
+    (emit, signal, pool) => runChildFrames({ command: ffmpegPath(), args, secrets: [] }, emit, signal, log, pool),
     timingOf(cfg, ctx),
     log,
   );

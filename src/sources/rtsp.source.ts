@@ -45,7 +45,7 @@ export function rtspSource(cfg: RtspSourceConfig, ctx: SourceContext): StreamSou
   return new StreamSource(
     'rtsp',
     `rtsp ${redactUrl(cfg.url)}`,
-    (emit, signal) => runChildFrames({ command: ffmpegPath(), args, secrets }, emit, signal, log),
+    (emit, signal, pool) => runChildFrames({ command: ffmpegPath(), args, secrets }, emit, signal, log, pool),
     timingOf(cfg, ctx),
     log,
   );

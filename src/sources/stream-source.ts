@@ -4,6 +4,7 @@ import type { Frame, ImageData } from '../domain/frame.js';
 import { HealthCell, HealthState, type ComponentHealth } from '../domain/health.js';
 import type { Logger } from '../observability/logger.js';
 import type { FrameSource, GrabOptions, SourceKind, SourceStats } from './frame-source.js';
+import { FramePool } from './frame-pool.js';
 import { FrameStats } from './frame-stats.js';
 import { encodedImageSize } from './image-size.js';
 
@@ -12,7 +13,7 @@ import { encodedImageSize } from './image-size.js';
  * (resolve) or fails (reject with a reason an operator can act on). Must stop promptly when
  * `signal` aborts.
  */
-export type StreamSession = (emit: (img: ImageData) => void, signal: AbortSignal) => Promise<void>;
+export type StreamSession = (emit: (img: ImageData) => void, signal: AbortSignal, pool: FramePool) => Promise<void>;
 
 export interface StreamTiming {
   /** Frames kept for matching to triggers; 1 = newest only (free-running stations). */
@@ -63,6 +64,7 @@ export class StreamSource implements FrameSource {
   readonly #health = new HealthCell(HealthState.starting, 'connecting');
   readonly #stats = new FrameStats();
   #ring: Frame[] = [];
+  readonly #pool = new FramePool();
   readonly #used = new WeakSet<Frame>();
   #waiters: Waiter[] = [];
   #seq = 0;
@@ -174,7 +176,10 @@ export class StreamSource implements FrameSource {
     this.#ring.push(frame);
     while (this.#ring.length > this.#t.history) {
       const old = this.#ring.shift()!;
-      if (!this.#used.has(old)) this.#stats.framesDropped++;
+      if (!this.#used.has(old)) {
+        this.#stats.framesDropped++;
+        if (old.raw) this.#pool.give(old.data);
+      }
     }
   }
 
@@ -189,7 +194,7 @@ export class StreamSource implements FrameSource {
       this.#sessionFrames = 0;
       let reason: string;
       try {
-        await this.#session((img) => this.#emit(img, ac.signal), ac.signal);
+        await this.#session((img) => this.#emit(img, ac.signal), ac.signal, this.#pool);
         reason = this.#stalled ?? 'stream ended';
       } catch (e) {
         reason = this.#stalled ?? (e instanceof Error ? e.message : String(e));

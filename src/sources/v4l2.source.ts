@@ -38,7 +38,7 @@ export function v4l2Source(cfg: V4l2SourceConfig, ctx: SourceContext): StreamSou
   return new StreamSource(
     'v4l2',
     `v4l2 ${cfg.device}`,
-    (emit, signal) => runChildFrames({ command: ffmpegPath(), args, secrets: [] }, emit, signal, log),
+    (emit, signal, pool) => runChildFrames({ command: ffmpegPath(), args, secrets: [] }, emit, signal, log, pool),
     timingOf(cfg, ctx),
     log,
   );

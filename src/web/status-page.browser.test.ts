@@ -1,6 +1,9 @@
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoConfig, startAppliance } from '../e2e/harness.js';
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { demoConfig, ROOT, startAppliance } from '../e2e/harness.js';
 import type { Appliance } from '../main.js';
 
 /** The status page in Debian's Chromium: what a supervisor sees on the panel PC. */
@@ -12,6 +15,12 @@ describe('status page in a real browser', () => {
     app = await startAppliance(
       demoConfig((c) => {
         c.plc.simulate = { windowMs: 1500, stations: { blister: { partsPerMinute: 240 } } };
+        // The gowning camera sends the same picture over and over: a frozen camera.
+        const frozen = mkdtempSync(join(tmpdir(), 'lineside-frozen-'));
+        copyFileSync(join(ROOT, 'fixtures/gowning/gowning-0000.jpg'), join(frozen, 'still.jpg'));
+        const gowning = c.stations.find((s) => s.id === 'gowning')!;
+        gowning.source = { type: 'replay', path: frozen, fps: 5 };
+        gowning.imageHealth = { frozenAfterMs: 1000, intervalMs: 200, moved: false };
       }),
     );
     browser = await chromium.launch({
@@ -44,6 +53,18 @@ describe('status page in a real browser', () => {
     await expect.poll(total, { timeout: 10_000 }).toBeGreaterThan(first + 3);
     await expect(tile.locator('[data-testid="verdict"]').textContent()).resolves.toMatch(/PASS|REJECT|INCONCLUSIVE|NOT INSPECTED/);
     expect(external).toEqual([]);
+  });
+
+  it('warns of a frozen camera image, with the camera described', async () => {
+    const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+    await page.goto(app.httpUrl);
+    const tile = page.locator('section[data-station="gowning"]');
+    const warning = tile.locator('[data-testid="image-warning"]');
+    await warning.waitFor({ timeout: 10_000 });
+    await expect(warning.textContent()).resolves.toMatch(/image frozen/);
+    await expect(tile.locator('[data-testid="camera"]').textContent()).resolves.toMatch(/replay .* · 640×360 · [\d.]+ fps/);
+    // A healthy camera shows no such warning.
+    await expect(page.locator('section[data-station="blister"] [data-testid="image-warning"]').count()).resolves.toBe(0);
   });
 
   it('shows a reject with its evidence image, boxes drawn', async () => {
