@@ -7,7 +7,7 @@ import { silentLogger } from '../observability/logger.js';
 import { ffmpegPath } from './ffmpeg.js';
 import type { FrameSource } from './frame-source.js';
 import { replaySource, replaySourceSchema } from './replay.source.js';
-import { hasCommand, requireSystem, until } from './testing/peers.js';
+import { frameRate, hasCommand, requireSystem, until } from './testing/peers.js';
 import { v4l2Source, v4l2SourceSchema } from './v4l2.source.js';
 
 describe('ffmpeg-decoded sources: video replay and V4L2', () => {
@@ -25,11 +25,7 @@ describe('ffmpeg-decoded sources: video replay and V4L2', () => {
     source = replaySource(replaySourceSchema.parse({ type: 'replay', path: video, fps: 5 }), { history: 1, logger: silentLogger() });
     expect(source.kind).toBe('replay');
     await source.start();
-    await until(() => source!.stats().framesReceived > 0, 10_000, 'first frame');
-    const n0 = source.stats().framesReceived;
-    const t0 = Date.now();
-    await new Promise((r) => setTimeout(r, 3000));
-    const rate = ((source.stats().framesReceived - n0) * 1000) / (Date.now() - t0);
+    const rate = await frameRate(source, 3000);
     // A 1 s file at 5 frames/s holds 5 frames: 3 s of frames at 5/s means it looped.
     expect(rate).toBeGreaterThan(4);
     expect(rate).toBeLessThan(6.5);

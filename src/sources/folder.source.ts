@@ -6,6 +6,7 @@ import { ErrorCode, LinesideError } from '../domain/errors.js';
 import type { Frame } from '../domain/frame.js';
 import { HealthCell, HealthState, type ComponentHealth } from '../domain/health.js';
 import type { Logger } from '../observability/logger.js';
+import { FrameWaiters } from './frame-waiters.js';
 import type { FrameSource, GrabOptions, SourceStats } from './frame-source.js';
 import { FrameStats } from './frame-stats.js';
 import { encodedImageSize } from './image-size.js';
@@ -102,12 +103,6 @@ interface Claimed {
   readonly origin: string;
 }
 
-interface Waiter {
-  readonly resolve: (f: Frame) => void;
-  readonly reject: (e: Error) => void;
-  readonly cleanup: () => void;
-}
-
 function errCode(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | null)?.code;
 }
@@ -185,7 +180,7 @@ export class FolderSource implements FrameSource {
   readonly #handedOut = new WeakMap<Frame, Claimed>();
   /** In-flight names of those frames: not "left in flight" if this instance is started again. */
   readonly #handedOutFiles = new Set<string>();
-  #waiters: Waiter[] = [];
+  readonly #waiters = new FrameWaiters<null>();
 
   /** One worker at a time scans the folder and claims files, so claims happen in order. */
   #working = false;
@@ -247,10 +242,7 @@ export class FolderSource implements FrameSource {
     if (this.#settleTimer) clearTimeout(this.#settleTimer);
     this.#settleTimer = null;
     this.#settleAt = Infinity;
-    for (const w of this.#waiters.splice(0)) {
-      w.cleanup();
-      w.reject(new LinesideError(ErrorCode.stopped, `${this.description}: stopped`));
-    }
+    this.#waiters.rejectAll(new LinesideError(ErrorCode.stopped, `${this.description}: stopped`));
     await this.#work;
     // Claimed but not handed out: they stay in the in-flight folder and are inspected at the next start.
     this.#buffer = [];
@@ -269,29 +261,15 @@ export class FolderSource implements FrameSource {
     if (opts.signal?.aborted) return Promise.reject(new LinesideError(ErrorCode.stopped, 'grab cancelled'));
     const ready = this.#buffer.shift();
     if (ready) return Promise.resolve(this.#handOut(ready));
-    return new Promise<Frame>((resolve, reject) => {
-      const timeoutMs = opts.timeoutMs ?? DEFAULT_GRAB_TIMEOUT_MS;
-      const timer = setTimeout(() => {
-        remove();
-        const h = this.#health.value;
-        const reason = h.state === HealthState.down ? `: ${h.detail ?? h.state}` : '';
-        reject(new LinesideError(ErrorCode.sourceUnavailable, `no new file in ${this.#dir} within ${timeoutMs} ms${reason}`));
-      }, timeoutMs);
-      const onAbort = (): void => {
-        remove();
-        reject(new LinesideError(ErrorCode.stopped, 'grab cancelled'));
-      };
-      const remove = (): void => {
-        clearTimeout(timer);
-        opts.signal?.removeEventListener('abort', onAbort);
-        this.#waiters = this.#waiters.filter((w) => w !== waiter);
-      };
-      const waiter: Waiter = { resolve, reject, cleanup: remove };
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      this.#waiters.push(waiter);
-      // Nothing claimable known: look now rather than at the next poll.
-      this.#kick(!this.#claimable());
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_GRAB_TIMEOUT_MS;
+    const waiting = this.#waiters.wait(null, timeoutMs, opts.signal, () => {
+      const h = this.#health.value;
+      const reason = h.state === HealthState.down ? `: ${h.detail ?? h.state}` : '';
+      return new LinesideError(ErrorCode.sourceUnavailable, `no new file in ${this.#dir} within ${timeoutMs} ms${reason}`);
     });
+    // Nothing claimable known: look now rather than at the next poll.
+    this.#kick(!this.#claimable());
+    return waiting;
   }
 
   /** Moves, marks or deletes the frame's file as configured; it is never handed out again. */
@@ -380,7 +358,7 @@ export class FolderSource implements FrameSource {
         } catch (e) {
           this.#log.error({ path: this.#dir, err: why(e) }, 'folder scan failed');
         }
-      } else if (this.#waiters.length > 0 && this.#claimable()) {
+      } else if (this.#waiters.size > 0 && this.#claimable()) {
         let frame: Frame | null = null;
         try {
           frame = await this.#takeNext();
@@ -388,13 +366,9 @@ export class FolderSource implements FrameSource {
           this.#log.error({ path: this.#dir, err: why(e) }, 'could not take the next file');
         }
         if (!frame) continue;
-        const waiter = this.#waiters.shift();
-        if (waiter) {
-          waiter.cleanup();
-          waiter.resolve(this.#handOut(frame));
-        } else {
-          this.#buffer.push(frame);
-        }
+        // The waiter may have timed out while the file was read: then it waits for the next grab.
+        if (this.#waiters.size > 0) this.#waiters.deliver(this.#handOut(frame));
+        else this.#buffer.push(frame);
       } else {
         return;
       }

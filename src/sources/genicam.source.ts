@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { z } from 'zod';
 import { runChildFrames, type ChildCommand } from './child-frames.js';
 import { streamOptions, timingOf, type SourceContext } from './source-options.js';
-import { StreamSource, type StreamSession } from './stream-source.js';
+import { StreamIdle, StreamSource, type StreamSession } from './stream-source.js';
 
 /** A GenICam feature or enum entry name (SFNC style): nothing gst-launch or Aravis would read as syntax. */
 const GENICAM_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
@@ -283,6 +283,12 @@ export function explainGenicamFailure(lines: readonly string[], fallback: string
   return `${cam}: ${first}`;
 }
 
+/** aravissrc gave up waiting for a frame (its fixed timeout), as opposed to losing or refusing the camera. */
+function isFrameTimeout(lines: readonly string[]): boolean {
+  const errors = lines.filter((l) => l.startsWith('ERROR: from element'));
+  return errors.some((l) => /Internal data stream error/.test(l)) && !errors.some((l) => /Could not (find|set caps on|read) camera/.test(l)) && lines.some((l) => /streaming stopped, reason error/.test(l));
+}
+
 /** GigE Vision industrial cameras through Aravis: a gst-launch child runs aravissrc and writes PNM frames to a pipe. */
 export function genicamSource(cfg: GenicamSourceConfig, ctx: SourceContext): StreamSource {
   const argv = describeGenicamPipeline(cfg);
@@ -323,11 +329,15 @@ export function genicamSource(cfg: GenicamSourceConfig, ctx: SourceContext): Str
       // runChildFrames names the wrapper shell and quotes its last line: say gst-launch instead.
       const said = e instanceof Error ? e.message : String(e);
       const fallback = WRAPPER_LINE.test(said) ? `${GST_LAUNCH} exited without saying why` : said.split('/bin/sh').join(GST_LAUNCH);
-      throw new Error(explainGenicamFailure(lines, fallback, cfg));
+      throw failure(explainGenicamFailure(lines, fallback, cfg), lines);
     } finally {
       settled = true;
     }
-    if (failed && !signal.aborted) throw new Error(explainGenicamFailure(lines, `${GST_LAUNCH} failed`, cfg));
+    if (failed && !signal.aborted) throw failure(explainGenicamFailure(lines, `${GST_LAUNCH} failed`, cfg), lines);
   };
-  return new StreamSource('genicam', `genicam ${cfg.camera}`, session, timingOf(cfg, ctx), log);
+  // A hardware-triggered camera on an idle line sends nothing: aravissrc's frame timeout then ends
+  // the stream, which is not a fault; the session restarts at once and the camera stays healthy.
+  const hardware = cfg.trigger?.mode === 'hardware';
+  const failure = (reason: string, lines: readonly string[]): Error => (hardware && isFrameTimeout(lines) ? new StreamIdle(reason) : new Error(reason));
+  return new StreamSource('genicam', `genicam ${cfg.camera}`, session, { ...timingOf(cfg, ctx), idleOk: hardware }, log);
 }

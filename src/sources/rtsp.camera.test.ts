@@ -10,7 +10,7 @@ import { formatProbe, probeSource, sourceFromAddress } from '../tools/probe-sour
 import { rtspSource, rtspSourceSchema } from './rtsp.source.js';
 import type { StreamSource } from './stream-source.js';
 import { watchCamera } from './testing/camera-watch.js';
-import { DEBIAN_PYTHON, hasCommand, hasRtspServerPackages, killPeer, requireSystem, RTSP_SERVER_SCRIPT, startPeer, until } from './testing/peers.js';
+import { DEBIAN_PYTHON, frameRate, hasCommand, hasRtspServerPackages, killPeer, requireSystem, RTSP_SERVER_SCRIPT, startPeer, until } from './testing/peers.js';
 
 /** GStreamer's RTSP server (a real RTSP implementation) streaming an H.264 test pattern. */
 async function rtspServer(port: number | 0, auth?: [string, string]): Promise<{ proc: ChildProcess; port: number }> {
@@ -44,11 +44,7 @@ describe('RTSP camera (GStreamer RTSP server on loopback, decoded by ffmpeg)', (
     watch = watchCamera(source);
     await source.start();
 
-    await until(() => source!.stats().framesReceived > 0, 10_000, 'first frame');
-    const n0 = source.stats().framesReceived;
-    const t0 = Date.now();
-    await new Promise((r) => setTimeout(r, 3000));
-    const rate = ((source.stats().framesReceived - n0) * 1000) / (Date.now() - t0);
+    const rate = await frameRate(source, 3000);
     expect(rate).toBeGreaterThan(10);
     expect(rate).toBeLessThan(20);
     expect(source.stats()).toMatchObject({ width: 640, height: 360 });

@@ -5,6 +5,7 @@ import { HealthCell, HealthState, type ComponentHealth } from '../domain/health.
 import type { Logger } from '../observability/logger.js';
 import type { FrameSource, GrabOptions, SourceKind, SourceStats } from './frame-source.js';
 import { FramePool } from './frame-pool.js';
+import { FrameWaiters } from './frame-waiters.js';
 import { FrameStats } from './frame-stats.js';
 import { encodedImageSize } from './image-size.js';
 
@@ -14,6 +15,14 @@ import { encodedImageSize } from './image-size.js';
  * `signal` aborts.
  */
 export type StreamSession = (emit: (img: ImageData) => void, signal: AbortSignal, pool: FramePool) => Promise<void>;
+
+/**
+ * A session ends with this when it stopped only for want of frames while the camera answered: a
+ * hardware-triggered camera on a line with no parts. With `idleOk` that is not a fault.
+ */
+export class StreamIdle extends Error {
+  override readonly name = 'StreamIdle';
+}
 
 export interface StreamTiming {
   /** Frames kept for matching to triggers; 1 = newest only (free-running stations). */
@@ -27,6 +36,11 @@ export interface StreamTiming {
   readonly reconnectMaxMs: number;
   /** Subtracted from the arrival time to estimate when the frame was taken (decoder and network delay). */
   readonly latencyMs: number;
+  /**
+   * Silence is normal (a camera exposing only on a hardware trigger): no stall or first-frame
+   * timeout, and a session ending with StreamIdle reconnects at once without marking the camera down.
+   */
+  readonly idleOk: boolean;
 }
 
 export const DEFAULT_TIMING: StreamTiming = {
@@ -36,14 +50,8 @@ export const DEFAULT_TIMING: StreamTiming = {
   reconnectMinMs: 250,
   reconnectMaxMs: 2000,
   latencyMs: 0,
+  idleOk: false,
 };
-
-interface Waiter {
-  readonly after: number | undefined;
-  readonly resolve: (f: Frame) => void;
-  readonly reject: (e: Error) => void;
-  readonly cleanup: () => void;
-}
 
 const WATCHDOG_MS = 200;
 /** A reason that means the camera refused our credentials. */
@@ -66,7 +74,7 @@ export class StreamSource implements FrameSource {
   #ring: Frame[] = [];
   readonly #pool = new FramePool();
   readonly #used = new WeakSet<Frame>();
-  #waiters: Waiter[] = [];
+  readonly #waiters = new FrameWaiters<number | undefined>();
   #seq = 0;
   #running = false;
   #loop: Promise<void> = Promise.resolve();
@@ -105,7 +113,7 @@ export class StreamSource implements FrameSource {
     this.#stop?.abort();
     this.#current?.abort();
     await this.#loop;
-    for (const w of this.#waiters.splice(0)) w.reject(new LinesideError(ErrorCode.stopped, `${this.description}: stopped`));
+    this.#waiters.rejectAll(new LinesideError(ErrorCode.stopped, `${this.description}: stopped`));
     this.#ring = [];
   }
 
@@ -114,26 +122,11 @@ export class StreamSource implements FrameSource {
     if (opts.signal?.aborted) return Promise.reject(new LinesideError(ErrorCode.stopped, 'grab cancelled'));
     const ready = this.#pick(opts.after);
     if (ready) return Promise.resolve(ready);
-    return new Promise<Frame>((resolve, reject) => {
-      const timeoutMs = opts.timeoutMs ?? this.#t.stallAfterMs;
-      const timer = setTimeout(() => {
-        remove();
-        const h = this.#health.value;
-        const why = h.state === HealthState.ok ? '' : `: ${h.detail ?? h.state}`;
-        reject(new LinesideError(ErrorCode.sourceUnavailable, `no frame from ${this.description} within ${timeoutMs} ms${why}`));
-      }, timeoutMs);
-      const onAbort = (): void => {
-        remove();
-        reject(new LinesideError(ErrorCode.stopped, 'grab cancelled'));
-      };
-      const remove = (): void => {
-        clearTimeout(timer);
-        opts.signal?.removeEventListener('abort', onAbort);
-        this.#waiters = this.#waiters.filter((w) => w !== waiter);
-      };
-      const waiter: Waiter = { after: opts.after, resolve, reject, cleanup: remove };
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      this.#waiters.push(waiter);
+    const timeoutMs = opts.timeoutMs ?? this.#t.stallAfterMs;
+    return this.#waiters.wait(opts.after, timeoutMs, opts.signal, () => {
+      const h = this.#health.value;
+      const why = h.state === HealthState.ok ? '' : `: ${h.detail ?? h.state}`;
+      return new LinesideError(ErrorCode.sourceUnavailable, `no frame from ${this.description} within ${timeoutMs} ms${why}`);
     });
   }
 
@@ -165,14 +158,7 @@ export class StreamSource implements FrameSource {
     this.#loggedReason = null;
     if (this.#health.set(HealthState.ok)) this.#log.info({ camera: this.description }, 'camera delivering frames');
 
-    for (const w of this.#waiters) {
-      if (w.after === undefined || frame.capturedAt >= w.after) {
-        w.cleanup();
-        this.#used.add(frame);
-        w.resolve(frame);
-        break;
-      }
-    }
+    if (this.#waiters.deliver(frame, (after) => after === undefined || frame.capturedAt >= after)) this.#used.add(frame);
     this.#ring.push(frame);
     while (this.#ring.length > this.#t.history) {
       const old = this.#ring.shift()!;
@@ -193,14 +179,28 @@ export class StreamSource implements FrameSource {
       this.#sessionStartedAt = Date.now();
       this.#sessionFrames = 0;
       let reason: string;
+      let idle = false;
       try {
         await this.#session((img) => this.#emit(img, ac.signal), ac.signal, this.#pool);
         reason = this.#stalled ?? 'stream ended';
       } catch (e) {
         reason = this.#stalled ?? (e instanceof Error ? e.message : String(e));
+        idle = e instanceof StreamIdle && this.#t.idleOk;
       }
       this.#current = null;
       if (stop.aborted) break;
+      if (idle) {
+        // The camera answered and waits for triggers: reconnect at once, still healthy.
+        if (this.#health.value.state !== HealthState.ok) this.#health.set(HealthState.ok, 'waiting for triggers');
+        delay = this.#t.reconnectMinMs;
+        attempt = 0;
+        try {
+          await sleep(this.#t.reconnectMinMs, undefined, { signal: stop });
+        } catch {
+          break;
+        }
+        continue;
+      }
       if (this.#sessionFrames > 0) {
         delay = this.#t.reconnectMinMs;
         attempt = 0;
@@ -224,7 +224,7 @@ export class StreamSource implements FrameSource {
 
   #checkStall(): void {
     const ac = this.#current;
-    if (!ac || ac.signal.aborted) return;
+    if (!ac || ac.signal.aborted || this.#t.idleOk) return;
     const now = Date.now();
     const last = this.#sessionFrames > 0 ? this.#stats.lastFrameAt! : this.#sessionStartedAt;
     const limit = this.#sessionFrames > 0 ? this.#t.stallAfterMs : this.#t.connectTimeoutMs;

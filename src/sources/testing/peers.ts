@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { FrameSource } from '../frame-source.js';
 
 /** Debian's interpreter: the one that has python3-gi (the first python3 on PATH may not). */
 export const DEBIAN_PYTHON = '/usr/bin/python3';
@@ -46,6 +47,15 @@ export const RTSP_SERVER_SCRIPT = fileURLToPath(new URL('./rtsp_server.py', impo
 
 export function hasRtspServerPackages(): boolean {
   return existsSync(DEBIAN_PYTHON) && spawnSync(DEBIAN_PYTHON, ['-c', "import gi; gi.require_version('GstRtspServer','1.0'); from gi.repository import GstRtspServer"]).status === 0;
+}
+
+/** Frames per second the source receives over the next `ms`, once it has delivered its first frame. */
+export async function frameRate(source: FrameSource, ms: number): Promise<number> {
+  await until(() => source.stats().framesReceived > 0, 10_000, 'first frame');
+  const n0 = source.stats().framesReceived;
+  const t0 = Date.now();
+  await new Promise((r) => setTimeout(r, ms));
+  return ((source.stats().framesReceived - n0) * 1000) / (Date.now() - t0);
 }
 
 /** Polls `check` every 50 ms until it returns truthy or `timeoutMs` passes. */
