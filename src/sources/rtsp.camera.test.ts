@@ -13,8 +13,8 @@ import { watchCamera } from './testing/camera-watch.js';
 import { DEBIAN_PYTHON, frameRate, hasCommand, hasRtspServerPackages, killPeer, requireSystem, RTSP_SERVER_SCRIPT, startPeer, until } from './testing/peers.js';
 
 /** GStreamer's RTSP server (a real RTSP implementation) streaming an H.264 test pattern. */
-async function rtspServer(port: number | 0, auth?: [string, string]): Promise<{ proc: ChildProcess; port: number }> {
-  const { proc, line } = await startPeer(DEBIAN_PYTHON, [RTSP_SERVER_SCRIPT, String(port), '640', '360', '15', ...(auth ?? [])]);
+async function rtspServer(port: number | 0, auth?: [string, string], codec: 'h264' | 'h265' = 'h264'): Promise<{ proc: ChildProcess; port: number }> {
+  const { proc, line } = await startPeer(DEBIAN_PYTHON, [RTSP_SERVER_SCRIPT, String(port), '640', '360', '15', ...(auth ?? [])], { env: { CODEC: codec } });
   return { proc, port: Number(line) };
 }
 
@@ -82,6 +82,19 @@ describe('RTSP camera (GStreamer RTSP server on loopback, decoded by ffmpeg)', (
     await until(() => watch!.ready(), 2000, 'Ready set again');
     expect(source.stats().restarts).toBeGreaterThan(0);
     console.log(`rtsp: ${rate.toFixed(1)} frames/s; camera lost raised ${lostAfter} ms after the server died; frames resumed ${resumeMs} ms after it restarted`);
+  });
+
+  it('decodes an H.265 stream the same way', async () => {
+    const s = await rtspServer(0, undefined, 'h265');
+    server = s.proc;
+    source = rtspSource(config(`rtsp://127.0.0.1:${s.port}/line`), { history: 1, logger: silentLogger() });
+    await source.start();
+    const rate = await frameRate(source, 2000);
+    expect(rate).toBeGreaterThan(10);
+    expect(rate).toBeLessThan(20);
+    const f = await source.grab({ timeoutMs: 1000 });
+    expect(f.raw).toEqual({ width: 640, height: 360, channels: 3 });
+    console.log(`rtsp h265: ${rate.toFixed(1)} frames/s`);
   });
 
   it('reports refused credentials in words, and never shows the password', async () => {

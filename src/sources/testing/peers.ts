@@ -16,9 +16,9 @@ export function hasCommand(cmd: string): boolean {
 }
 
 /** A child process that prints one line (its port) when ready; resolves with that line. */
-export function startPeer(command: string, args: readonly string[], opts: { readyLine?: boolean } = {}): Promise<{ proc: ChildProcess; line: string }> {
+export function startPeer(command: string, args: readonly string[], opts: { readyLine?: boolean; env?: Record<string, string> } = {}): Promise<{ proc: ChildProcess; line: string }> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
     let err = '';
     proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     proc.on('error', reject);

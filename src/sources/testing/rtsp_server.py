@@ -2,7 +2,9 @@
 test pattern. Prints the bound port on stdout, then serves until killed.
 
 Usage: /usr/bin/python3 rtsp_server.py PORT [WIDTH HEIGHT FPS [USER PASSWORD]]   (PORT 0 = any free port)
+Set CODEC=h265 in the environment for an H.265 stream.
 """
+import os
 import sys
 
 import gi
@@ -20,9 +22,12 @@ server = GstRtspServer.RTSPServer()
 server.set_address("127.0.0.1")
 server.set_service(port)
 factory = GstRtspServer.RTSPMediaFactory()
+if os.environ.get("CODEC") == "h265":
+    encode = f"x265enc tune=zerolatency speed-preset=ultrafast key-int-max={fps} ! rtph265pay name=pay0 pt=96"
+else:
+    encode = f"x264enc tune=zerolatency speed-preset=ultrafast key-int-max={fps} ! rtph264pay name=pay0 pt=96"
 factory.set_launch(
-    f"( videotestsrc is-live=true pattern=ball ! video/x-raw,width={width},height={height},framerate={fps}/1 "
-    f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={fps} ! rtph264pay name=pay0 pt=96 )"
+    f"( videotestsrc is-live=true pattern=ball ! video/x-raw,width={width},height={height},framerate={fps}/1 ! {encode} )"
 )
 factory.set_shared(True)
 if user:
