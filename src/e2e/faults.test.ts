@@ -5,7 +5,8 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Appliance } from '../main.js';
 import { freePort } from '../plc/free-port.js';
-import { readSimCounters } from '../plc/sim/sim-counters.client.js';
+import { readSimCounters, readTags } from '../plc/sim/sim-counters.client.js';
+import { writeBrokenModel } from '../vision/testing/broken-models.js';
 import { startSimPlc, type SimPlc } from '../plc/sim/sim-plc.js';
 import { demoConfig, ROOT, sleep, startAppliance, waitFor } from './harness.js';
 
@@ -80,5 +81,32 @@ describe('end to end: faults', () => {
     const c = sim.counters('blister');
     expect(c.TimedOut).toBe(0);
     expect(c.ResultsReceived).toBe(c.PartsTriggered);
+  });
+
+  it('a model whose output is all zeros: its station never reports pass, the PLC sees the alarm and Ready drop', async () => {
+    const dead = writeBrokenModel('all-zero');
+    app = await startAppliance(
+      demoConfig((c) => {
+        c.stations = c.stations.filter((s) => s.id === 'blister');
+        c.models = { blister: { path: dead.path, manifest: dead.manifest } };
+        c.stations[0]!.rules = { classes: {} }; // nothing could reject: only the model check stands between a part and pass
+        c.plc.simulate = { windowMs: 1000, stations: { blister: { partsPerMinute: 600 } } };
+      }),
+    );
+    const endpoint = app.sim!.endpoint;
+    await waitFor(async () => {
+      const [word] = await readTags(endpoint, ['ns=1;s=blister.AlarmWord']);
+      return (Number(word) & 2) === 2; // bit 1: model unhealthy
+    }, 20_000, 'AlarmWord bit 1 (model unhealthy) at the PLC');
+    expect((await readTags(endpoint, ['ns=1;s=blister.Ready']))[0]).toBe(false);
+    app.sim!.setPartsPerMinute('blister', 0);
+    await sleep(1200);
+    const plc = await readSimCounters(endpoint, 'blister');
+    const counters = app.recorder.counters('blister');
+    expect(counters.pass).toBe(0);
+    expect(counters.notInspected).toBeGreaterThanOrEqual(5);
+    expect(plc.Passed).toBe(0);
+    expect(plc.TimedOut).toBe(0);
+    expect(app.alarms.isActive('blister', 'modelUnhealthy')).toBe(true);
   });
 });

@@ -9,9 +9,12 @@ import { HealthCell, HealthState } from '../domain/health.js';
 import { checkOutputShape, decode } from './decoders/decoder.js';
 import type { ImageInput } from './image.js';
 import { readManifest, type Manifest } from './manifest.js';
-import type { ModelRunner } from './model-runner.js';
+import type { ModelRunner, RunResult } from './model-runner.js';
 import { OnnxRunner } from './onnx.runner.js';
 import { prepareInput, type InputTransform } from './preprocess.js';
+
+/** Constant outputs in a row before the model is marked unhealthy (each such frame is already not inspected). */
+const DEAD_OUTPUT_RUN = 5;
 
 export interface InferResult {
   readonly output: ModelOutput;
@@ -38,6 +41,7 @@ export class Model {
   readonly versionTag: string;
   readonly health = new HealthCell(HealthState.ok);
   readonly #runner: ModelRunner;
+  #deadRun = 0;
 
   private constructor(key: string, manifest: Manifest, runner: ModelRunner) {
     this.key = key;
@@ -82,6 +86,7 @@ export class Model {
       throw e;
     }
     const t2 = performance.now();
+    this.#checkInformative(run.outputs);
     let output: ModelOutput;
     try {
       output = decode(run.outputs, { manifest: this.manifest, transform: input.transform });
@@ -91,6 +96,26 @@ export class Model {
     }
     this.health.set(HealthState.ok);
     return { output, transform: input.transform, preprocessMs: t1 - t0, inferMs: run.inferMs, decodeMs: performance.now() - t2 };
+  }
+
+  /**
+   * An output whose values are all equal (all zeros, all NaN-free but flat) says nothing about the
+   * image: it is never decoded into a verdict. A run of them marks the model unhealthy (alarm,
+   * Ready cleared) until it produces a real output again.
+   */
+  #checkInformative(outputs: RunResult['outputs']): void {
+    const name = this.manifest.outputs?.[0] ?? this.#runner.outputs[0]?.name;
+    const t = name === undefined ? undefined : outputs[name];
+    if (!t || t.data.length < 2) return;
+    const flat = constantValue(t.data);
+    if (flat === null) {
+      this.#deadRun = 0;
+      return;
+    }
+    this.#deadRun++;
+    const why = `model ${this.manifest.name}: output ${name} carries no information (all ${t.data.length} values are ${flat})`;
+    if (this.#deadRun >= DEAD_OUTPUT_RUN) this.health.set(HealthState.down, `${why} for ${this.#deadRun} frames in a row`);
+    throw new LinesideError(ErrorCode.modelUnhealthy, why);
   }
 
   /** Raw throughput of the model on one prepared tensor, inside a worker (benchmarks). */
@@ -121,5 +146,43 @@ export class Model {
     const problem = checkOutputShape(first.dims, this.manifest);
     if (problem) throw new LinesideError(ErrorCode.modelLoad, `model ${path}: ${problem}`);
     if (!first.data.every(Number.isFinite)) throw new LinesideError(ErrorCode.modelLoad, `model ${path}: warm-up produced non-finite outputs`);
+
+    // Determinism: the same input twice must give the same outputs, or no record could be trusted.
+    const probe = probeTensor(want);
+    const a = await this.#runner.run({ data: probe.slice(), dims: want });
+    const b = await this.#runner.run({ data: probe.slice(), dims: want });
+    for (const [name, ta] of Object.entries(a.outputs)) {
+      const tb = b.outputs[name];
+      const i = tb ? firstDifference(ta.data, tb.data) : 0;
+      if (i >= 0) {
+        throw new LinesideError(ErrorCode.modelLoad, `model ${path} is not deterministic: the same input gave different values in output ${name}${tb ? ` (index ${i}: ${ta.data[i]} vs ${tb.data[i]})` : ''}`);
+      }
+    }
   }
+}
+
+/** The value every element has, or null when they differ. */
+function constantValue(d: Float32Array): number | null {
+  const v = d[0]!;
+  for (let i = 1; i < d.length; i++) if (d[i] !== v) return null;
+  return v;
+}
+
+/** Index of the first element that differs (by more than rounding), or -1. */
+function firstDifference(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x !== y && !(Math.abs(x - y) <= 1e-5 * Math.max(1, Math.abs(x), Math.abs(y)))) return i;
+  }
+  return -1;
+}
+
+/** A fixed, image-like input (smooth gradients in 0..1) for load checks. */
+function probeTensor(dims: readonly number[]): Float32Array {
+  const n = dims.reduce((p, d) => p * d, 1);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = 0.5 + 0.5 * Math.sin(i * 0.0137) * Math.cos(i * 0.00071);
+  return out;
 }
