@@ -6,6 +6,7 @@ import { loadConfigFile, type ConfigOverrides } from './config/load.js';
 import { isLinesideError } from './domain/errors.js';
 import { Appliance, VERSION } from './main.js';
 import { readSimCounters } from './plc/sim/sim-counters.client.js';
+import { inferImages } from './tools/infer.js';
 import { formatProbe, probeSource, sourceFromAddress } from './tools/probe-source.js';
 
 const DEMO_CONFIG = fileURLToPath(new URL('../config/demo.yaml', import.meta.url));
@@ -30,6 +31,11 @@ usage:
       http(s)://… (MJPEG or stills, detected), /dev/videoN, genicam://IP, a
       folder, or a video file. Exits 1 with the camera's reason when it cannot
       be reached or refuses the credentials.
+  lineside infer --model FILE [--manifest FILE] [--out DIR] IMAGE...
+      Run a model on images exactly as a station would and print the decoded
+      detections or class scores as JSON (boxes in original image pixels);
+      writes an annotated copy of each image (<name>.lineside.jpg). Exits 1 if
+      the model or any image could not be used, saying why.
   lineside --version | --help
 `;
 
@@ -44,6 +50,8 @@ async function main(argv: string[]): Promise<number> {
       return plcCounters(rest);
     case 'probe-source':
       return probe(rest);
+    case 'infer':
+      return infer(rest);
     case '--version':
       console.log(VERSION);
       return 0;
@@ -126,6 +134,24 @@ async function probe(args: string[]): Promise<number> {
     console.error(`lineside: probe failed: ${isLinesideError(e) ? e.message : (e as Error).message}`);
     return 1;
   }
+}
+
+async function infer(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { model: { type: 'string' }, manifest: { type: 'string' }, out: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (!values.model || positionals.length === 0) {
+    console.error('usage: lineside infer --model FILE [--manifest FILE] [--out DIR] IMAGE...');
+    return 2;
+  }
+  const report = await inferImages({ model: resolve(values.model), manifest: values.manifest && resolve(values.manifest), images: positionals.map((p) => resolve(p)), outDir: values.out && resolve(values.out) });
+  console.log(JSON.stringify(report, null, 2));
+  const failed = report.images.filter((i) => 'error' in i);
+  for (const f of failed) console.error(`lineside: ${f.image}: ${'error' in f ? f.error : ''}`);
+  return failed.length > 0 ? 1 : 0;
 }
 
 async function run(args: string[]): Promise<number> {

@@ -50,12 +50,18 @@ export class Model {
     this.versionTag = `${manifest.name}@${manifest.version}+${manifest.sha256.slice(0, 12)}`;
   }
 
-  /** Load and check a model. Errors are LINESIDE_ERR_MODEL_LOAD and name the file. */
-  static async load(key: string, cfg: ModelConfig): Promise<Model> {
-    const manifestPath = cfg.manifest ?? manifestPathFor(cfg.path);
+  /**
+   * Load and check a model. Errors are LINESIDE_ERR_MODEL_LOAD and name the file. The manifest is
+   * read from beside the file (or `cfg.manifest`) unless the caller has built one.
+   */
+  static async load(key: string, cfg: ModelConfig, opts: { manifest?: Manifest } = {}): Promise<Model> {
     if (!existsSync(cfg.path)) throw new LinesideError(ErrorCode.modelLoad, `model file ${cfg.path} does not exist`);
-    if (!manifestPath) throw new LinesideError(ErrorCode.modelLoad, `model ${cfg.path} has no manifest (.json/.yaml beside it)`);
-    const manifest = await readManifest(manifestPath);
+    let manifest = opts.manifest;
+    if (!manifest) {
+      const manifestPath = cfg.manifest ?? manifestPathFor(cfg.path);
+      if (!manifestPath) throw new LinesideError(ErrorCode.modelLoad, `model ${cfg.path} has no manifest (.json/.yaml beside it)`);
+      manifest = await readManifest(manifestPath);
+    }
     const bytes = await readFile(cfg.path);
     const sha = createHash('sha256').update(bytes).digest('hex');
     if (sha !== manifest.sha256) {
