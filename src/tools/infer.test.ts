@@ -48,7 +48,7 @@ describe('lineside infer', () => {
     expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', 640, 400]);
   });
 
-  it('goes on past an image that is not an image, names it, and exits 1', async () => {
+  it('goes on past an image that is not an image, names it, and exits 1', { timeout: 60_000 }, async () => {
     const out = mkdtempSync(join(tmpdir(), 'lineside-infer-'));
     const notImage = join(out, 'notes.jpg');
     writeFileSync(notImage, 'shift notes, not a picture');
@@ -59,6 +59,16 @@ describe('lineside infer', () => {
     expect(report.images[1]!.output).toBeTruthy();
     expect(r.stderr).toContain(`${notImage}: LINESIDE_ERR_IMAGE_DECODE`);
     expect(existsSync(join(out, 'blister-0000.lineside.jpg'))).toBe(true);
+  });
+
+  it('a model that describes itself in its metadata runs without a manifest', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lineside-infer-'));
+    copyFileSync(MODEL, join(dir, 'self-describing.onnx'));
+    const report = await inferImages({ model: join(dir, 'self-describing.onnx'), images: [join(ROOT, 'fixtures/blister/blister-0003.jpg')], outDir: dir });
+    expect(report.manifest).toBe(`metadata of ${join(dir, 'self-describing.onnx')}`);
+    expect(report.notes.join('\n')).toMatch(/no manifest: read from the model's own metadata/);
+    const r = report.images[0]!;
+    expect('output' in r && r.output.kind === 'detections' && r.output.detections.some((d) => d.label === 'empty_pocket')).toBe(true);
   });
 
   it('a manifest without sha256 is filled from the file, with a note to add it', async () => {
@@ -75,9 +85,14 @@ describe('lineside infer', () => {
     const notOnnx = writeBrokenModel('not-onnx');
     await expect(inferImages({ model: notOnnx.path, manifest: notOnnx.manifest, images: [] })).rejects.toMatchObject({ code: ErrorCode.modelLoad, message: expect.stringContaining(notOnnx.path) });
 
+    // No manifest and nothing in the file to say what it is.
+    const dead = writeBrokenModel('all-zero');
+    const unlabelled = join(mkdtempSync(join(tmpdir(), 'lineside-infer-')), 'unlabelled.onnx');
+    copyFileSync(dead.path, unlabelled);
+    await expect(inferImages({ model: unlabelled, images: [] })).rejects.toThrow(`model ${unlabelled} has no manifest and its metadata does not say: classes, decoder`);
+
     const dir = mkdtempSync(join(tmpdir(), 'lineside-infer-'));
     copyFileSync(MODEL, join(dir, 'bare.onnx'));
-    await expect(inferImages({ model: join(dir, 'bare.onnx'), images: [] })).rejects.toThrow(`model ${join(dir, 'bare.onnx')} has no manifest`);
 
     const wrong = JSON.parse(readFileSync(join(ROOT, 'models/blister-detector.json'), 'utf8')) as { input: { width: number; height: number } };
     wrong.input.width = 416;

@@ -1,11 +1,8 @@
-import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import type { ModelOutput } from '../domain/detection.js';
-import { ErrorCode, LinesideError, reasonOf } from '../domain/errors.js';
+import { reasonOf } from '../domain/errors.js';
 import { annotate, type Mark, type Rgb } from '../vision/annotate.js';
-import { manifestSchema, type Manifest } from '../vision/manifest.js';
 import { manifestPathFor, Model } from '../vision/model.js';
 
 export interface InferOptions {
@@ -41,8 +38,8 @@ const PALETTE: readonly Rgb[] = [
  * be read is reported, and the others still run.
  */
 export async function inferImages(opts: InferOptions): Promise<InferReport> {
-  const { manifest, path: manifestPath, notes } = await loadManifestFor(opts.model, opts.manifest);
-  const model = await Model.load('infer', { path: opts.model, manifest: manifestPath, workers: 1, threads: 1 }, { manifest });
+  const notes: string[] = [];
+  const model = await Model.load('infer', { path: opts.model, manifest: opts.manifest, workers: 1, threads: 1 }, { allowUnpinned: true, notes });
   try {
     const images: ImageReport[] = [];
     for (const image of opts.images) {
@@ -63,45 +60,10 @@ export async function inferImages(opts: InferOptions): Promise<InferReport> {
         images.push({ image, error: reasonOf(e) });
       }
     }
-    return { model: opts.model, manifest: manifestPath, version: model.versionTag, notes, images };
+    return { model: opts.model, manifest: opts.manifest ?? manifestPathFor(opts.model) ?? `metadata of ${opts.model}`, version: model.versionTag, notes, images };
   } finally {
     await model.close();
   }
-}
-
-/**
- * The manifest given, or the one beside the model. A manifest without `sha256` is accepted here
- * (this is the tool for checking a new export) and the file's hash is filled in, with a note;
- * the appliance itself still requires it.
- */
-async function loadManifestFor(model: string, given: string | undefined): Promise<{ manifest: Manifest; path: string; notes: string[] }> {
-  const path = given ?? manifestPathFor(model);
-  if (!path) throw new LinesideError(ErrorCode.modelLoad, `model ${model} has no manifest: pass --manifest FILE or put ${model.replace(/\.onnx$/i, '')}.json beside it`);
-  let raw: unknown;
-  try {
-    const text = await readFile(path, 'utf8');
-    raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-  } catch (cause) {
-    throw new LinesideError(ErrorCode.modelLoad, `manifest ${path} cannot be read: ${reasonOf(cause)}`, { cause });
-  }
-  const notes: string[] = [];
-  if (raw && typeof raw === 'object' && !('sha256' in raw)) {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(model);
-    } catch (cause) {
-      throw new LinesideError(ErrorCode.modelLoad, `model file ${model} cannot be read`, { cause });
-    }
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    raw = { ...raw, sha256 };
-    notes.push(`manifest has no sha256; used the file's (${sha256}): add it before deploying`);
-  }
-  const parsed = manifestSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new LinesideError(ErrorCode.modelLoad, `manifest ${path}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  }
-  return { manifest: parsed.data, path, notes };
 }
 
 function round(n: number): number {

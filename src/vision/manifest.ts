@@ -3,6 +3,89 @@ import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { ErrorCode, LinesideError } from '../domain/errors.js';
 
+/** Decoder families (one file each under decoders/) and the task each one serves. */
+export const DECODER_TASK = {
+  /** `[1, nc]` class probabilities or logits. */
+  softmax: 'classify',
+  /** Ultralytics YOLOv8/v11 detect head `[1, 4 + nc, N]` (or transposed `[1, N, 4 + nc]`). */
+  yolov8: 'detect',
+  /** YOLOv5 `[1, N, 5 + nc]`: cx, cy, w, h, objectness, class scores. */
+  yolov5: 'detect',
+  /** YOLOv8/v11-seg: `[1, 4 + nc + nm, N]` plus mask prototypes `[1, nm, mh, mw]`. */
+  'yolov8-seg': 'segment',
+  /** Raw YOLOX head `[1, N, 5 + nc]` (export with decode_in_inference=False): grid offsets. */
+  yolox: 'detect',
+  /** Boxes `[1, N, 4]` and class scores `[1, N, nc]`. */
+  ssd: 'detect',
+  /** anomalib export: `pred_score`, optionally `anomaly_map`, `pred_label`, `pred_mask`. */
+  anomalib: 'anomaly',
+  /** Per-pixel semantic segmentation `[1, nc, h, w]`. */
+  segmentation: 'segment',
+} as const;
+export type DecoderFamily = keyof typeof DECODER_TASK;
+const decoderFamilies = Object.keys(DECODER_TASK) as [DecoderFamily, ...DecoderFamily[]];
+
+/** `yolox` options. */
+export const yoloxOptionsSchema = z.strictObject({
+  /** Head strides in the order the export concatenates its grids (rows: stride, then y, then x). */
+  strides: z.array(z.number().int().min(1).max(512)).min(1).default([8, 16, 32]),
+});
+
+/** `ssd` options. */
+export const ssdOptionsSchema = z.strictObject({
+  /** Column order of the box tensor: corners x1,y1,x2,y2 / y1,x1,y2,x2 (TensorFlow) / centre and size. */
+  boxFormat: z.enum(['xyxy', 'yxyx', 'cxcywh']).default('xyxy'),
+  /** `normalized`: 0–1 of the model input's width/height; `pixels`: model-input pixels. */
+  boxUnits: z.enum(['normalized', 'pixels']).default('normalized'),
+  /** What the graph leaves to do on the scores: nothing (probabilities), softmax or sigmoid over logits. */
+  activation: z.enum(['none', 'softmax', 'sigmoid']).default('none'),
+  /** Score column of the background class, never reported (it still needs a name in `classes`). */
+  backgroundClass: z.number().int().min(0).optional(),
+});
+
+/** `segmentation` options. */
+export const segmentationOptionsSchema = z.strictObject({
+  /** `logits` (the usual export) or `probabilities` (the graph ends in softmax/sigmoid). */
+  scores: z.enum(['logits', 'probabilities']).default('logits'),
+  /**
+   * Classes exclude each other per pixel (softmax, pixel goes to its best class) or are
+   * independent (sigmoid, a pixel belongs to every class scoring ≥ 0.5). A single-channel map is
+   * always independent (a binary mask).
+   */
+  exclusive: z.boolean().default(true),
+  /** Class index never reported as regions (its coverage is still reported). */
+  backgroundClass: z.number().int().min(0).optional(),
+});
+
+/**
+ * anomalib's min–max normalisation, as its export metadata gives it: normalised =
+ * clip((raw − threshold) / (max − min) + 0.5, 0, 1), so 0.5 is the model's own threshold.
+ */
+const anomalibNormalizationSchema = z
+  .strictObject({
+    /** Image threshold (anomalib `image_threshold`), raw score units. */
+    threshold: z.number(),
+    /** Pixel threshold for `anomaly_map` (anomalib `pixel_threshold`); defaults to `threshold`. */
+    pixelThreshold: z.number().optional(),
+    /** Raw score range seen at validation (anomalib `min`, `max`). */
+    min: z.number(),
+    max: z.number(),
+  })
+  .refine((n) => n.max > n.min, { message: 'max must be greater than min' });
+
+/** `anomalib` options (required with that decoder: a raw score mistaken for a normalised one is silently wrong). */
+export const anomalibOptionsSchema = z.strictObject({
+  /** The raw threshold and range to normalise with, or `in-model` when the export already normalises (0.5 = threshold). */
+  normalization: z.union([z.literal('in-model'), anomalibNormalizationSchema]),
+});
+
+export type YoloxOptions = z.output<typeof yoloxOptionsSchema>;
+export type SsdOptions = z.output<typeof ssdOptionsSchema>;
+export type SegmentationOptions = z.output<typeof segmentationOptionsSchema>;
+export type AnomalibOptions = z.output<typeof anomalibOptionsSchema>;
+
+const nmsDefaults = { classAgnostic: false, maxDetections: 300 };
+
 /**
  * A model manifest: the small file beside an `.onnx` that says how to feed it and how to read its
  * outputs (DESIGN.md, Models). JSON or YAML.
@@ -10,8 +93,9 @@ import { ErrorCode, LinesideError } from '../domain/errors.js';
 export const manifestSchema = z.strictObject({
   name: z.string().min(1),
   version: z.string().min(1),
-  task: z.enum(['classify', 'detect']),
-  decoder: z.enum(['softmax', 'yolov8']),
+  /** What the model does; must match the decoder family (see DECODER_TASK). */
+  task: z.enum(['classify', 'detect', 'segment', 'anomaly']),
+  decoder: z.enum(decoderFamilies),
   input: z.strictObject({
     name: z.string().min(1).optional(),
     width: z.number().int().min(8).max(4096),
@@ -36,15 +120,52 @@ export const manifestSchema = z.strictObject({
       iou: z.number().min(0).max(1).default(0.45),
     })
     .default({ score: 0.25, iou: 0.45 }),
+  /** Box decoders: non-maximum suppression and the per-frame cap (segmentation/anomaly regions use the cap only). */
+  nms: z
+    .strictObject({
+      /** Suppress overlapping boxes across classes (mutually exclusive states of one object), not only within a class. */
+      classAgnostic: z.boolean().default(false),
+      /** At most this many detections per frame, best score first. */
+      maxDetections: z.number().int().min(1).max(10_000).default(300),
+    })
+    .default(nmsDefaults),
   /** Softmax decoder: whether the graph already applies softmax (else the decoder does). */
   softmaxApplied: z.boolean().default(true),
+  /** Options of the `yolox` decoder (defaults apply when omitted). */
+  yolox: yoloxOptionsSchema.optional(),
+  /** Options of the `ssd` decoder (defaults apply when omitted). */
+  ssd: ssdOptionsSchema.optional(),
+  /** Options of the `segmentation` decoder (defaults apply when omitted). */
+  segmentation: segmentationOptionsSchema.optional(),
+  /** Options of the `anomalib` decoder (required with it). */
+  anomalib: anomalibOptionsSchema.optional(),
   intendedUse: z.string().min(1),
   licence: z.string().min(1),
   /** sha256 of the .onnx file; checked at load. */
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   /** How the model was made (script, seed, data), for the record. */
   provenance: z.record(z.string(), z.unknown()).optional(),
+}).superRefine((m, ctx) => {
+  const want = DECODER_TASK[m.decoder];
+  if (m.task !== want) ctx.addIssue({ code: 'custom', path: ['task'], message: `decoder ${m.decoder} serves task ${want}, manifest says ${m.task}` });
+  for (const key of ['yolox', 'ssd', 'segmentation', 'anomalib'] as const) {
+    if (m[key] !== undefined && m.decoder !== key) ctx.addIssue({ code: 'custom', path: [key], message: `${key} options given, but the decoder is ${m.decoder}` });
+  }
+  const nc = m.classes.length;
+  const background = m.ssd?.backgroundClass ?? m.segmentation?.backgroundClass;
+  if (background !== undefined && background >= nc) {
+    ctx.addIssue({ code: 'custom', path: [m.decoder, 'backgroundClass'], message: `backgroundClass ${background} is not one of the ${nc} classes` });
+  }
+  if (m.decoder === 'anomalib') {
+    if (!m.anomalib) ctx.addIssue({ code: 'custom', path: ['anomalib'], message: 'the anomalib decoder needs anomalib.normalization (raw threshold, min, max, or in-model)' });
+    if (nc !== 2) ctx.addIssue({ code: 'custom', path: ['classes'], message: `the anomalib decoder needs two classes, [normal, anomalous] labels (e.g. [normal, anomaly]), got ${nc}` });
+  }
 });
+
+/** Option defaults, for a manifest that names the decoder but omits its block. */
+export const YOLOX_DEFAULTS: YoloxOptions = yoloxOptionsSchema.parse({});
+export const SSD_DEFAULTS: SsdOptions = ssdOptionsSchema.parse({});
+export const SEGMENTATION_DEFAULTS: SegmentationOptions = segmentationOptionsSchema.parse({});
 
 export type Manifest = z.output<typeof manifestSchema>;
 export type ManifestInput = z.input<typeof manifestSchema>;

@@ -8,7 +8,8 @@ import type { Roi } from '../domain/geometry.js';
 import { HealthCell, HealthState } from '../domain/health.js';
 import { checkOutputShape, decode } from './decoders/decoder.js';
 import type { ImageInput } from './image.js';
-import { readManifest, type Manifest } from './manifest.js';
+import type { Manifest } from './manifest.js';
+import { resolveManifest } from './model-manifest.js';
 import type { ModelRunner, RunResult } from './model-runner.js';
 import { OnnxRunner } from './onnx.runner.js';
 import { prepareInput, type InputTransform } from './preprocess.js';
@@ -52,17 +53,19 @@ export class Model {
 
   /**
    * Load and check a model. Errors are LINESIDE_ERR_MODEL_LOAD and name the file. The manifest is
-   * read from beside the file (or `cfg.manifest`) unless the caller has built one.
+   * the file beside the model (or `cfg.manifest`) over what the ONNX file says about itself; with
+   * neither, the load fails saying what is missing. `notes` receives what was assumed.
    */
-  static async load(key: string, cfg: ModelConfig, opts: { manifest?: Manifest } = {}): Promise<Model> {
-    if (!existsSync(cfg.path)) throw new LinesideError(ErrorCode.modelLoad, `model file ${cfg.path} does not exist`);
-    let manifest = opts.manifest;
-    if (!manifest) {
-      const manifestPath = cfg.manifest ?? manifestPathFor(cfg.path);
-      if (!manifestPath) throw new LinesideError(ErrorCode.modelLoad, `model ${cfg.path} has no manifest (.json/.yaml beside it)`);
-      manifest = await readManifest(manifestPath);
+  static async load(key: string, cfg: ModelConfig, opts: { allowUnpinned?: boolean; notes?: string[] } = {}): Promise<Model> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(cfg.path);
+    } catch (cause) {
+      throw new LinesideError(ErrorCode.modelLoad, existsSync(cfg.path) ? `model file ${cfg.path} cannot be read` : `model file ${cfg.path} does not exist`, { cause });
     }
-    const bytes = await readFile(cfg.path);
+    const resolved = await resolveManifest(cfg.path, bytes, cfg.manifest ?? manifestPathFor(cfg.path), opts);
+    opts.notes?.push(...resolved.notes);
+    const manifest = resolved.manifest;
     const sha = createHash('sha256').update(bytes).digest('hex');
     if (sha !== manifest.sha256) {
       throw new LinesideError(ErrorCode.modelLoad, `model file ${cfg.path} has sha256 ${sha.slice(0, 12)}…, manifest says ${manifest.sha256.slice(0, 12)}…`);
@@ -146,12 +149,12 @@ export class Model {
     }
     const zeros = new Float32Array(want.reduce((a, b) => a * b, 1));
     const warm = await this.#runner.run({ data: zeros, dims: want });
-    const names = this.manifest.outputs ?? this.#runner.outputs.map((o) => o.name);
-    const first = warm.outputs[names[0]!];
-    if (!first) throw new LinesideError(ErrorCode.modelLoad, `model ${path}: output ${names[0]} not produced`);
-    const problem = checkOutputShape(first.dims, this.manifest);
+    // Every output the decoder reads has the shape it expects, and nothing is NaN/Inf.
+    const problem = checkOutputShape(warm.outputs, this.manifest);
     if (problem) throw new LinesideError(ErrorCode.modelLoad, `model ${path}: ${problem}`);
-    if (!first.data.every(Number.isFinite)) throw new LinesideError(ErrorCode.modelLoad, `model ${path}: warm-up produced non-finite outputs`);
+    for (const [name, t] of Object.entries(warm.outputs)) {
+      if (!t.data.every(Number.isFinite)) throw new LinesideError(ErrorCode.modelLoad, `model ${path}: warm-up produced non-finite values in output ${name}`);
+    }
 
     // Determinism: the same input twice must give the same outputs, or no record could be trusted.
     const probe = probeTensor(want);

@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { manifestSchema } from './manifest.js';
+import type { Detection } from '../domain/detection.js';
+import { checkOutputShape, decode } from './decoders/decoder.js';
+import { manifestSchema, type Manifest } from './manifest.js';
 import { OnnxRunner } from './onnx.runner.js';
 import { prepareInput } from './preprocess.js';
 
@@ -15,6 +17,7 @@ import { prepareInput } from './preprocess.js';
 const DIR = fileURLToPath(new URL('../../../shared/realdata/yolox-nano/', import.meta.url));
 const MODEL = `${DIR}yolox_nano.onnx`;
 const GROUP_PHOTO = `${DIR}images/000000000139.jpg`; // indoor scene with people
+const CROWD_PHOTO = `${DIR}images/000000001000.jpg`; // a group of about a dozen people
 
 const spec = (input: Record<string, unknown>) =>
   manifestSchema.parse({
@@ -56,5 +59,59 @@ describe('YOLOX-Nano (real export) through the worker runtime', () => {
     const wrong = await run({ channels: 'RGB', scale: '0-1', resize: 'letterbox', letterboxAlign: 'center', padValue: 114 });
     expect(right).toBeGreaterThan(0.6);
     expect(wrong).toBeLessThan(right / 2);
+  });
+
+  /**
+   * The yolox decoder on the raw head. Manifest facts from ../shared/realdata/README.md: input
+   * `images` [1,3,416,416], BGR, 0–255 (no mean/std), letterbox at the top-left padded with 114;
+   * output `output` [1,3549,85] = grid cells at strides 8/16/32 (stride, then y, then x), columns
+   * offsets, objectness, 80 COCO classes in coco_classes.txt order, objectness and classes already
+   * sigmoid (measured 0–1 on these photos, so the decoder applies none).
+   */
+  describe('decoded by the yolox decoder', () => {
+    let manifest: Manifest;
+    beforeAll(async () => {
+      const classes = (await readFile(`${DIR}coco_classes.txt`, 'utf8')).split('\n').map((l) => l.trim()).filter(Boolean);
+      manifest = manifestSchema.parse({
+        name: 'yolox-nano', version: 'coco', task: 'detect', decoder: 'yolox', classes, intendedUse: 'interop test', licence: 'Apache-2.0', sha256: '0'.repeat(64),
+        input: { name: 'images', width: 416, height: 416, channels: 'BGR', scale: '0-255', resize: 'letterbox', letterboxAlign: 'top-left', padValue: 114 },
+        outputs: ['output'],
+        thresholds: { score: 0.3, iou: 0.45 },
+        yolox: { strides: [8, 16, 32] },
+      });
+    });
+
+    const detect = async (path: string): Promise<{ detections: readonly Detection[]; width: number; height: number }> => {
+      const p = await prepareInput(await readFile(path), manifest.input);
+      const r = await runner.run({ data: p.tensor, dims: [...p.dims] });
+      expect(checkOutputShape(r.outputs, manifest)).toBeNull();
+      const out = decode(r.outputs, { manifest, transform: p.transform });
+      if (out.kind !== 'detections') throw new Error('expected detections');
+      for (const d of out.detections) {
+        expect(d.box.x).toBeGreaterThanOrEqual(0);
+        expect(d.box.y).toBeGreaterThanOrEqual(0);
+        expect(d.box.x + d.box.w).toBeLessThanOrEqual(p.transform.srcWidth);
+        expect(d.box.y + d.box.h).toBeLessThanOrEqual(p.transform.srcHeight);
+        expect(Math.min(d.box.w, d.box.h)).toBeGreaterThanOrEqual(1);
+      }
+      return { detections: out.detections, width: p.transform.srcWidth, height: p.transform.srcHeight };
+    };
+
+    it('finds the dozen people of the group photo', async () => {
+      const { detections, width, height } = await detect(CROWD_PHOTO);
+      expect([width, height]).toEqual([640, 480]);
+      const persons = detections.filter((d) => d.label === 'person' && d.score >= 0.45);
+      expect(persons.length).toBeGreaterThanOrEqual(10);
+      expect(persons[0]!.score).toBeGreaterThan(0.8);
+    });
+
+    it('finds the television and a person in the living room', async () => {
+      const { detections } = await detect(GROUP_PHOTO);
+      const tv = detections.filter((d) => d.label === 'tvmonitor');
+      expect(tv[0]?.score).toBeGreaterThanOrEqual(0.85);
+      // The set stands at the left of the room, well inside the 640×426 photo.
+      expect(tv[0]!.box.x + tv[0]!.box.w / 2).toBeLessThan(200);
+      expect(detections.filter((d) => d.label === 'person').length).toBeGreaterThanOrEqual(1);
+    });
   });
 });

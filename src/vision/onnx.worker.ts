@@ -48,7 +48,8 @@ async function handle(session: ort.InferenceSession, inputName: string, msg: Wor
       for (const name of session.outputNames) {
         const t = out[name]!;
         // Copy into a fresh buffer we own so it can be transferred; ORT's buffer may be pooled.
-        const data = Float32Array.from(t.data as Float32Array);
+        // Integer outputs (an anomaly label, a class index) arrive as BigInt64Array: as numbers too.
+        const data = t.data instanceof BigInt64Array || t.data instanceof BigUint64Array ? Float32Array.from(t.data, Number) : Float32Array.from(t.data as Float32Array);
         outputs[name] = { data, dims: [...t.dims] };
         transfer.push(data.buffer);
       }

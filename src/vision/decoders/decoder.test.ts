@@ -3,6 +3,7 @@ import { ErrorCode } from '../../domain/errors.js';
 import { manifestSchema } from '../manifest.js';
 import type { InputTransform } from '../preprocess.js';
 import { checkOutputShape, decode } from './decoder.js';
+import { channelsLast, roi320, rounded } from './decoders.test-support.js';
 
 const manifest = (over: Record<string, unknown>) =>
   manifestSchema.parse({
@@ -62,6 +63,54 @@ describe('yolov8 decoder', () => {
   it('checks the output shape against the class list', () => {
     expect(checkOutputShape([1, 6, 8400], manifest({}))).toBeNull();
     expect(checkOutputShape([1, 84, 8400], manifest({}))).toMatch(/expects \[1,6,N\]/);
+  });
+
+  it('reads the transposed [1, N, 4 + nc] head the same, through letterbox and ROI', () => {
+    const out = decode({ output0: channelsLast([[100, 110, 20, 20, 0.9, 0.1], [200, 200, 10, 10, 0.1, 0.2]]) }, { manifest: manifest({}), transform: roi320 });
+    if (out.kind !== 'detections') throw new Error('expected detections');
+    // model (90,100)-(110,120) → x 90/0.5+100 = 280 … 320, y (100−60)/0.5+50 = 130 … 170
+    expect(out.detections.map((d) => [d.label, rounded(d.box)])).toEqual([['tablet', { x: 280, y: 130, w: 40, h: 40 }]]);
+    expect(checkOutputShape([1, 8400, 6], manifest({}))).toBeNull();
+    expect(checkOutputShape([1, 8400, 7], manifest({}))).toBe('yolov8 expects [1,6,N] (or [1,N,6]), model gives [1,8400,7]');
+  });
+
+  it('refuses a frame whose output shape is wrong, as a run error naming the model', () => {
+    expect(() => decode({ output0: { data: new Float32Array(14), dims: [1, 7, 2] } }, { manifest: manifest({}), transform: letterbox })).toThrow(
+      expect.objectContaining({ code: ErrorCode.modelRun, message: 'model m: yolov8 expects [1,6,N] (or [1,N,6]), model gives [1,7,2]' }),
+    );
+  });
+
+  it('names a missing output', () => {
+    const m = manifest({ outputs: ['output0'] });
+    expect(checkOutputShape({ other: { dims: [1, 6, 10] } }, m)).toBe('yolov8 reads output output0, model gives other');
+    expect(() => decode({ other: { data: new Float32Array(60), dims: [1, 6, 10] } }, { manifest: m, transform: letterbox })).toThrow(/model output "output0" is missing/);
+  });
+});
+
+describe('manifest', () => {
+  it('fills the NMS defaults and leaves decoder option blocks out', () => {
+    const m = manifest({});
+    expect(m.nms).toEqual({ classAgnostic: false, maxDetections: 300 });
+    expect(m.yolox).toBeUndefined();
+    expect(manifest({ decoder: 'yolox', yolox: {} }).yolox).toEqual({ strides: [8, 16, 32] });
+    expect(manifest({ decoder: 'ssd', ssd: {} }).ssd).toEqual({ boxFormat: 'xyxy', boxUnits: 'normalized', activation: 'none' });
+    expect(manifest({ task: 'segment', decoder: 'segmentation', segmentation: {} }).segmentation).toEqual({ scores: 'logits', exclusive: true });
+  });
+
+  it('refuses a task the decoder does not serve, options for another decoder, unknown keys and a background class out of range', () => {
+    const issue = (over: Record<string, unknown>) => {
+      try {
+        manifest(over);
+        return 'parsed';
+      } catch (e) {
+        const first = (e as { issues: Array<{ path: unknown[]; message: string }> }).issues[0]!;
+        return `${first.path.join('.')}: ${first.message}`;
+      }
+    };
+    expect(issue({ decoder: 'segmentation' })).toBe('task: decoder segmentation serves task segment, manifest says detect');
+    expect(issue({ ssd: { boxFormat: 'xyxy' } })).toBe('ssd: ssd options given, but the decoder is yolov8');
+    expect(issue({ nms: { agnostic: true } })).toMatch(/^nms: Unrecognized key/);
+    expect(issue({ decoder: 'ssd', ssd: { backgroundClass: 2 } })).toBe('ssd.backgroundClass: backgroundClass 2 is not one of the 2 classes');
   });
 });
 
