@@ -29,6 +29,7 @@ import { PartStation } from '../src/stations/part.station.js';
 import { Recorder } from '../src/stations/recorder.js';
 import { EvidenceWriter } from '../src/store/evidence.js';
 import { Store } from '../src/store/store.js';
+import { singleStage } from '../src/vision/inspector.js';
 import { Model } from '../src/vision/model.js';
 
 const { values: args } = parseArgs({
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
   let fire: ((t: PlcTrigger) => void) | null = null;
   const station = new PartStation(stationCfg, {
     source: new ReplaySource(fixtures),
-    model,
+    model: singleStage(model),
     recorder,
     alarms,
     plc: { onTrigger: (_id, h) => ((fire = h), () => (fire = null)) },

@@ -22,6 +22,7 @@ import type { Station } from './stations/station.js';
 import { Supervisor } from './stations/supervisor.js';
 import { EvidenceWriter } from './store/evidence.js';
 import { Store } from './store/store.js';
+import { singleStage, twoStage } from './vision/inspector.js';
 import { Model } from './vision/model.js';
 import { buildWebApp, type CameraView } from './web/app.js';
 
@@ -154,7 +155,7 @@ export class Appliance {
         this.cameras.set(sc.id, camera);
         station = createStation(sc, {
           source: camera,
-          model: this.models.get(sc.model)!,
+          model: sc.secondStage ? twoStage(this.models.get(sc.model)!, this.models.get(sc.secondStage.model)!, sc.secondStage) : singleStage(this.models.get(sc.model)!),
           recorder: this.recorder,
           alarms: this.alarms,
           plc,
@@ -205,7 +206,7 @@ export class Appliance {
   /** Load every model once; a failure names each station that uses it and the file. */
   async #loadModels(): Promise<void> {
     for (const [key, mc] of Object.entries(this.config.models)) {
-      const users = this.config.stations.filter((s) => s.model === key).map((s) => `"${s.id}"`);
+      const users = this.config.stations.filter((s) => s.model === key || s.secondStage?.model === key).map((s) => `"${s.id}"`);
       if (users.length === 0) continue;
       try {
         const model = await Model.load(key, mc);

@@ -71,6 +71,25 @@ const stationBase = {
   source: sourceSchema,
   /** Key into `models`. */
   model: id,
+  /**
+   * Two-stage inspection: regions the station's model finds are cropped and judged by a second
+   * model (classifier or anomaly). Its answer comes back as a detection labelled `<region>/<class>`
+   * on the region's box, for the rules, e.g. `face/no_mask: { reject: 0.5, code: 20 }`.
+   */
+  secondStage: z
+    .strictObject({
+      /** Key into `models`: the model that judges each region. */
+      model: id,
+      /** Region labels passed on; omit for every detection. */
+      classes: z.array(z.string().min(1)).default([]),
+      /** Regions scoring below this are not passed on. */
+      minScore: z.number().min(0).max(1).default(0.5),
+      /** Margin added around each region before cropping, as a fraction of its size. */
+      pad: z.number().min(0).max(1).default(0.1),
+      /** At most this many regions per frame, highest scores first. */
+      maxRegions: z.number().int().min(1).max(256).default(32),
+    })
+    .optional(),
   rules: rules.default({ classes: {}, minScore: 0.25 }),
   plc: stationPlc.default({ tags: {} }),
   /** Bounded queue between trigger and inspection; a trigger that finds it full is answered not-inspected. */

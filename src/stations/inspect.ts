@@ -5,7 +5,7 @@ import type { Frame } from '../domain/frame.js';
 import type { InspectionRecord, StageTimings } from '../domain/inspection.js';
 import { Verdict } from '../domain/verdict.js';
 import { evaluate, type RuleOutcome } from '../rules/evaluate.js';
-import type { Model } from '../vision/model.js';
+import type { Inspector } from '../vision/inspector.js';
 
 /** The part context a PLC trigger (or the station itself) supplies. */
 export interface InspectionContext {
@@ -26,7 +26,7 @@ export interface Inspected {
 /** frame → model → rules. Never throws: any failure is a not-inspected record with its reason. */
 export async function inspectFrame(
   station: StationConfig,
-  model: Model,
+  model: Inspector,
   ctx: InspectionContext,
   acquire: () => Promise<Frame>,
   opts: { maxFrameAgeMs?: number } = {},
@@ -57,7 +57,7 @@ export async function inspectFrame(
 }
 
 /** A trigger answered without looking at a frame (queue full, trigger missed): not inspected, with the reason. */
-export function skipped(station: StationConfig, model: Model, ctx: InspectionContext, reason: string): Inspected {
+export function skipped(station: StationConfig, model: Inspector, ctx: InspectionContext, reason: string): Inspected {
   return done(station, model, ctx, null, {}, performance.now(), notInspected(reason));
 }
 
@@ -68,7 +68,7 @@ export function notInspected(reason: string, findings: readonly Finding[] = []):
 
 function done(
   station: StationConfig,
-  model: Model,
+  model: Inspector,
   ctx: InspectionContext,
   frame: Frame | null,
   timings: StageTimings,
@@ -91,7 +91,7 @@ function done(
       score: outcome.score,
       startedAt: ctx.startedAt,
       timings,
-      modelVersions: { [model.key]: model.versionTag },
+      modelVersions: model.versions,
       frameOrigin: frame?.origin ?? null,
       findings: outcome.findings,
     },

@@ -5,14 +5,15 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { PlcLink } from '../plc/plc-link.js';
 import type { FrameSource } from '../sources/frame-source.js';
-import type { Model } from '../vision/model.js';
+import type { Inspector } from '../vision/inspector.js';
 import type { AlarmCenter } from './alarm-center.js';
 import type { Recorder } from './recorder.js';
 
 /** What every station is wired with: narrow slices, not the whole application. */
 export interface StationDeps {
   readonly source: FrameSource;
-  readonly model: Model;
+  /** The station's model, or its two-stage pipeline. */
+  readonly model: Inspector;
   readonly recorder: Pick<Recorder, 'commit'>;
   readonly alarms: Pick<AlarmCenter, 'raise' | 'clear'>;
   readonly plc: Pick<PlcLink, 'onTrigger'> | null;

@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../config/load.js';
+import type { PartStationConfig } from '../config/schema.js';
+import { demoConfig } from '../e2e/harness.js';
+import { inspectFrame } from '../stations/inspect.js';
+import { padded, singleStage, twoStage } from './inspector.js';
+import { Model } from './model.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CARD = readFileSync(`${ROOT}fixtures/blister/blister-0003.jpg`);
+
+describe('two-stage inspection by configuration', () => {
+  let detector: Model;
+  let classifier: Model;
+  beforeAll(async () => {
+    detector = await Model.load('blister', { path: `${ROOT}models/blister-detector.onnx`, workers: 1, threads: 1 });
+    classifier = await Model.load('judge', { path: `${ROOT}models/cleaning-classifier.onnx`, workers: 2, threads: 1 });
+  });
+  afterAll(async () => {
+    await detector?.close();
+    await classifier?.close();
+  });
+
+  it('crops every region the detector finds and attaches the second model\'s answer to its box', async () => {
+    const pipeline = twoStage(detector, classifier, { classes: ['tablet'], minScore: 0.5, pad: 0.1, maxRegions: 32 });
+    const r = await pipeline.infer(CARD);
+    if (r.output.kind !== 'detections') throw new Error('expected detections');
+    const tablets = r.output.detections.filter((d) => d.label === 'tablet' && d.score >= 0.5);
+    const judged = r.output.detections.filter((d) => d.label.startsWith('tablet/'));
+    expect(tablets.length).toBeGreaterThanOrEqual(5);
+    expect(judged).toHaveLength(tablets.length);
+    // Each answer is exactly what the second model says about that crop of the original frame.
+    for (const t of tablets) {
+      const j = judged.find((d) => d.box === t.box)!;
+      const alone = await classifier.infer(CARD, padded(t.box, 0.1, 640, 400));
+      if (alone.output.kind !== 'scores') throw new Error('expected scores');
+      const top = [...alone.output.scores].sort((a, b) => b.score - a.score)[0]!;
+      expect(j.label).toBe(`tablet/${top.label}`);
+      expect(j.score).toBeCloseTo(top.score, 6);
+    }
+    // Other labels are not passed on.
+    expect(r.output.detections.some((d) => d.label.startsWith('empty_pocket/'))).toBe(false);
+    expect(pipeline.versions).toEqual({ blister: detector.versionTag, judge: classifier.versionTag });
+  });
+
+  it('rules decide on the second stage\'s answer, and the record names both models', async () => {
+    const cfg = demoConfig((c) => {
+      c.models.judge = { path: 'models/cleaning-classifier.onnx' };
+      const st = c.stations.find((s) => s.id === 'blister')!;
+      st.secondStage = { model: 'judge', classes: ['tablet'], maxRegions: 3 };
+      st.rules = { classes: { 'tablet/residue': { reject: 0, code: 77 } } };
+    });
+    const station = cfg.stations.find((s) => s.id === 'blister') as PartStationConfig;
+    const pipeline = twoStage(detector, classifier, station.secondStage!);
+    const insp = await inspectFrame(station, pipeline, { triggerCount: 1, partId: 'P1', batchId: null, recipeIndex: null, startedAt: Date.now() }, async () => ({ data: CARD, capturedAt: Date.now(), origin: 'card' }));
+    expect(insp.record.modelVersions).toEqual({ blister: detector.versionTag, judge: classifier.versionTag });
+    const judged = insp.record.findings.filter((f) => f.label.startsWith('tablet/'));
+    expect(judged.length).toBe(3);
+    // A rule on `tablet/residue` with reject 0 rejects as soon as the second model calls any tablet residue.
+    const residue = judged.filter((f) => f.label === 'tablet/residue');
+    expect(insp.record.verdict).toBe(residue.length > 0 ? 'reject' : 'pass');
+    if (residue.length > 0) expect(insp.record.rejectCode).toBe(77);
+  });
+
+  it('a single model is the same inspector with one version', () => {
+    expect(singleStage(detector).versions).toEqual({ blister: detector.versionTag });
+  });
+
+  it('refuses a second stage naming a model that is not defined', () => {
+    const raw = structuredClone(demoConfig()) as unknown as { stations: Array<{ id: string; secondStage?: unknown }> };
+    raw.stations.find((s) => s.id === 'blister')!.secondStage = { model: 'nope' };
+    expect(() => parseConfig(raw, ROOT, 'line.yaml')).toThrow('line.yaml: station "blister": secondStage.model: "nope" is not defined under models (defined: blister, ppe, cleaning)');
+  });
+});
