@@ -4,7 +4,7 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Manifest } from '../../src/vision/manifest.js';
+import type { Manifest, ManifestInput } from '../../src/vision/manifest.js';
 import type { InputSpec } from '../../src/vision/preprocess.js';
 import { buildCleaningGraph, fitCleaning } from './fit-classifier.js';
 import { fitDetector, type DetectorFitOptions } from './fit-detector.js';
@@ -15,6 +15,66 @@ import { CLEANING_CLASSES } from './render-hopper.js';
 import { TRAIN_SEEDS } from './seeds.js';
 import { blisterTrainSet, gowningTrainSet, hopperTrainSet } from './train-data.js';
 import { POOL, buildDetectorGraph, type DetectorSpec } from './window-detector.js';
+
+/** A fixture image and what each demo model must find in it, checked at every load (canary). */
+const CANARIES: Readonly<Record<string, ManifestInput['canary']>> = {
+  "blister-detector": {
+    image: "../fixtures/blister/blister-0003.jpg",
+    expect: [
+      {
+        label: "empty_pocket",
+        min: 1,
+        max: 1,
+        minScore: 0.5
+      },
+      {
+        label: "broken_tablet",
+        min: 1,
+        max: 1,
+        minScore: 0.5
+      },
+      {
+        label: "tablet",
+        min: 8,
+        max: 8
+      }
+    ]
+  },
+  "ppe-detector": {
+    image: "../fixtures/gowning/gowning-0010.jpg",
+    expect: [
+      {
+        label: "head_no_mask",
+        min: 1,
+        max: 1,
+        minScore: 0.5
+      },
+      {
+        label: "hand_bare",
+        min: 1,
+        max: 1,
+        minScore: 0.5
+      },
+      {
+        label: "head_mask",
+        min: 2,
+        max: 2
+      },
+      {
+        label: "hand_glove",
+        min: 5,
+        max: 5
+      }
+    ]
+  },
+  "cleaning-classifier": {
+    image: "../fixtures/hopper/hopper-0000.jpg",
+    expect: {
+      label: "residue",
+      minScore: 0.9
+    }
+  }
+};
 
 export const modelsDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
 
@@ -116,6 +176,7 @@ async function makeDetector(job: DetectorJob): Promise<Manifest> {
   console.log(`${job.spec.name}: fitted in ${((Date.now() - started) / 1000).toFixed(1)} s`, JSON.stringify(fitted.metrics));
   return writeModel(modelsDir, onnx, {
     name: job.spec.name,
+    canary: CANARIES[job.spec.name],
     version: VERSION,
     task: 'detect',
     decoder: 'yolov8',
@@ -148,6 +209,7 @@ async function makeCleaning(): Promise<Manifest> {
   console.log(`cleaning-classifier: fitted in ${((Date.now() - started) / 1000).toFixed(1)} s`, JSON.stringify(fitted.metrics));
   return writeModel(modelsDir, buildCleaningGraph(fitted.params, true), {
     name: 'cleaning-classifier',
+    canary: CANARIES['cleaning-classifier'],
     version: VERSION,
     task: 'classify',
     decoder: 'softmax',

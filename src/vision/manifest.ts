@@ -86,6 +86,57 @@ export type AnomalibOptions = z.output<typeof anomalibOptionsSchema>;
 
 const nmsDefaults = { classAgnostic: false, maxDetections: 300 };
 
+/** Decoders whose output is boxes on the model input, which tiling can map back and merge. */
+export const BOX_DECODERS: ReadonlySet<DecoderFamily> = new Set<DecoderFamily>(['yolov8', 'yolov5', 'yolox', 'ssd']);
+
+/**
+ * `input.tiling`: cut the image (or ROI) into overlapping square tiles of `tile` original pixels,
+ * run each through the model as its own input, and merge the detections in original coordinates
+ * (small defects on large images). The last row/column of tiles is aligned to the edge.
+ */
+export const tilingSchema = z.strictObject({
+  /** Tile side in original-image pixels (a smaller image or ROI is one tile of its own size). */
+  tile: z.number().int().min(32).max(16_384),
+  /** Share of a tile that overlaps its neighbour, 0–0.5; choose it so the largest object fits in the overlap. */
+  overlap: z.number().min(0).max(0.5).default(0.2),
+});
+
+/** One detector canary expectation: how many detections of `label` scoring ≥ `minScore`. */
+const canaryCountSchema = z
+  .strictObject({
+    label: z.string().min(1),
+    /** At least this many; defaults to 1, or to 0 when only `max` is given. */
+    min: z.number().int().min(0).optional(),
+    /** At most this many. */
+    max: z.number().int().min(0).optional(),
+    /** Count detections scoring at least this (default: every reported detection, i.e. `thresholds.score`). */
+    minScore: z.number().min(0).max(1).optional(),
+  })
+  .transform(({ min, ...e }) => ({ ...e, min: min ?? (e.max === undefined ? 1 : 0) }))
+  .refine((e) => e.max === undefined || e.min <= e.max, { message: 'min is more than max' });
+
+/** Classifier / anomaly canary: `label` must be the top class, scoring at least `minScore` when given. */
+const canaryClassSchema = z.strictObject({
+  label: z.string().min(1),
+  minScore: z.number().min(0).max(1).optional(),
+});
+
+/**
+ * `canary`: an image with a known answer, run through the whole path (preprocessing, worker,
+ * decoder, tiling) when the model loads; a model that gets it wrong is refused.
+ */
+export const canarySchema = z.strictObject({
+  /** Image path, relative to the manifest file's folder (or absolute). */
+  image: z.string().min(1),
+  /** Detectors (detect, segment): counts per label. Classifiers and anomaly models: the top class. */
+  expect: z.union([z.array(canaryCountSchema).min(1), canaryClassSchema]),
+});
+
+export type Tiling = z.output<typeof tilingSchema>;
+export type Canary = z.output<typeof canarySchema>;
+export type CanaryCount = z.output<typeof canaryCountSchema>;
+export type CanaryClass = z.output<typeof canaryClassSchema>;
+
 /**
  * A model manifest: the small file beside an `.onnx` that says how to feed it and how to read its
  * outputs (DESIGN.md, Models). JSON or YAML.
@@ -110,6 +161,8 @@ export const manifestSchema = z.strictObject({
     letterboxAlign: z.enum(['center', 'top-left']).default('center'),
     /** Letterbox padding, 0–255 per channel value. */
     padValue: z.number().int().min(0).max(255).default(114),
+    /** Box decoders only: infer overlapping tiles of the image and merge (off when omitted). */
+    tiling: tilingSchema.optional(),
   }),
   /** Output tensor names, in the order the decoder reads them (defaults to the model's own order). */
   outputs: z.array(z.string().min(1)).optional(),
@@ -145,6 +198,8 @@ export const manifestSchema = z.strictObject({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   /** How the model was made (script, seed, data), for the record. */
   provenance: z.record(z.string(), z.unknown()).optional(),
+  /** Known-answer image checked at load (none when omitted). */
+  canary: canarySchema.optional(),
 }).superRefine((m, ctx) => {
   const want = DECODER_TASK[m.decoder];
   if (m.task !== want) ctx.addIssue({ code: 'custom', path: ['task'], message: `decoder ${m.decoder} serves task ${want}, manifest says ${m.task}` });
@@ -156,11 +211,34 @@ export const manifestSchema = z.strictObject({
   if (background !== undefined && background >= nc) {
     ctx.addIssue({ code: 'custom', path: [m.decoder, 'backgroundClass'], message: `backgroundClass ${background} is not one of the ${nc} classes` });
   }
+  if (m.input.tiling && !BOX_DECODERS.has(m.decoder)) {
+    ctx.addIssue({ code: 'custom', path: ['input', 'tiling'], message: `tiling needs a box decoder (${[...BOX_DECODERS].join(', ')}), the decoder is ${m.decoder}` });
+  }
+  if (m.canary) canaryIssues(m, ctx);
   if (m.decoder === 'anomalib') {
     if (!m.anomalib) ctx.addIssue({ code: 'custom', path: ['anomalib'], message: 'the anomalib decoder needs anomalib.normalization (raw threshold, min, max, or in-model)' });
     if (nc !== 2) ctx.addIssue({ code: 'custom', path: ['classes'], message: `the anomalib decoder needs two classes, [normal, anomalous] labels (e.g. [normal, anomaly]), got ${nc}` });
   }
 });
+
+/** The canary's form suits the task, and its labels are the model's classes. */
+function canaryIssues(m: { task: string; classes: readonly string[]; thresholds: { score: number }; canary?: Canary | undefined }, ctx: z.RefinementCtx): void {
+  const expect = m.canary!.expect;
+  const counts = m.task === 'detect' || m.task === 'segment';
+  if (counts !== Array.isArray(expect)) {
+    const want = counts ? 'a list of counts, e.g. [{ label, min, minScore }]' : 'the top class, e.g. { label, minScore }';
+    ctx.addIssue({ code: 'custom', path: ['canary', 'expect'], message: `a ${m.task} model's canary expects ${want}` });
+    return;
+  }
+  const list: ReadonlyArray<{ label: string; minScore?: number | undefined }> = Array.isArray(expect) ? expect : [expect];
+  list.forEach((e, i) => {
+    const path = Array.isArray(expect) ? ['canary', 'expect', i, 'label'] : ['canary', 'expect', 'label'];
+    if (!m.classes.includes(e.label)) ctx.addIssue({ code: 'custom', path, message: `${e.label} is not one of the classes (${m.classes.join(', ')})` });
+    if (counts && e.minScore !== undefined && e.minScore < m.thresholds.score) {
+      ctx.addIssue({ code: 'custom', path: [...path.slice(0, -1), 'minScore'], message: `minScore ${e.minScore} is below thresholds.score ${m.thresholds.score}: weaker detections are never reported` });
+    }
+  });
+}
 
 /** Option defaults, for a manifest that names the decoder but omits its block. */
 export const YOLOX_DEFAULTS: YoloxOptions = yoloxOptionsSchema.parse({});

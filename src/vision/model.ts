@@ -2,27 +2,38 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { ModelConfig } from '../config/schema.js';
-import type { ModelOutput } from '../domain/detection.js';
+import type { Detection, ModelOutput } from '../domain/detection.js';
 import { ErrorCode, isLinesideError, LinesideError, reasonOf } from '../domain/errors.js';
 import type { Roi } from '../domain/geometry.js';
 import { HealthCell, HealthState } from '../domain/health.js';
 import { checkOutputShape, decode } from './decoders/decoder.js';
 import type { ImageInput } from './image.js';
-import type { Manifest } from './manifest.js';
+import { runCanary } from './canary.js';
+import type { Manifest, Tiling } from './manifest.js';
 import { resolveManifest } from './model-manifest.js';
 import type { ModelRunner, RunResult } from './model-runner.js';
 import { OnnxRunner } from './onnx.runner.js';
-import { prepareInput, type InputTransform } from './preprocess.js';
+import { prepareInput, prepareTiles, type InputTransform } from './preprocess.js';
+import { mapLimit, mergeTileDetections, type TileDetections } from './tiling.js';
 
 /** Constant outputs in a row before the model is marked unhealthy (each such frame is already not inspected). */
 const DEAD_OUTPUT_RUN = 5;
 
 export interface InferResult {
   readonly output: ModelOutput;
+  /**
+   * Model input → original image. With tiling there is one per tile; this one then only gives the
+   * image size and the ROI offset (scale 1).
+   */
   readonly transform: InputTransform;
+  /** With tiling: decoding once plus preparing every tile (summed, though tiles overlap in time). */
   readonly preprocessMs: number;
+  /** Time inside the worker's session.run(); with tiling, summed over the tiles. */
   readonly inferMs: number;
+  /** With tiling: every tile's decode plus the merge. */
   readonly decodeMs: number;
+  /** Tiles inferred (manifest `input.tiling`); absent without tiling. */
+  readonly tiles?: number;
 }
 
 /** Manifest beside the model: same path with .json, .yaml or .yml. */
@@ -42,19 +53,23 @@ export class Model {
   readonly versionTag: string;
   readonly health = new HealthCell(HealthState.ok);
   readonly #runner: ModelRunner;
+  /** Tiles of one image in flight at once: one per worker, and one more being prepared. */
+  readonly #tilesInFlight: number;
   #deadRun = 0;
 
-  private constructor(key: string, manifest: Manifest, runner: ModelRunner) {
+  private constructor(key: string, manifest: Manifest, runner: ModelRunner, workers: number) {
     this.key = key;
     this.manifest = manifest;
     this.#runner = runner;
+    this.#tilesInFlight = Math.max(1, workers) + 1;
     this.versionTag = `${manifest.name}@${manifest.version}+${manifest.sha256.slice(0, 12)}`;
   }
 
   /**
    * Load and check a model. Errors are LINESIDE_ERR_MODEL_LOAD and name the file. The manifest is
    * the file beside the model (or `cfg.manifest`) over what the ONNX file says about itself; with
-   * neither, the load fails saying what is missing. `notes` receives what was assumed.
+   * neither, the load fails saying what is missing. `notes` receives what was assumed. A manifest
+   * `canary` (its image relative to the manifest file) must give its expected answer.
    */
   static async load(key: string, cfg: ModelConfig, opts: { allowUnpinned?: boolean; notes?: string[] } = {}): Promise<Model> {
     let bytes: Buffer;
@@ -63,7 +78,8 @@ export class Model {
     } catch (cause) {
       throw new LinesideError(ErrorCode.modelLoad, existsSync(cfg.path) ? `model file ${cfg.path} cannot be read` : `model file ${cfg.path} does not exist`, { cause });
     }
-    const resolved = await resolveManifest(cfg.path, bytes, cfg.manifest ?? manifestPathFor(cfg.path), opts);
+    const manifestPath = cfg.manifest ?? manifestPathFor(cfg.path);
+    const resolved = await resolveManifest(cfg.path, bytes, manifestPath, opts);
     opts.notes?.push(...resolved.notes);
     const manifest = resolved.manifest;
     const sha = createHash('sha256').update(bytes).digest('hex');
@@ -71,9 +87,9 @@ export class Model {
       throw new LinesideError(ErrorCode.modelLoad, `model file ${cfg.path} has sha256 ${sha.slice(0, 12)}…, manifest says ${manifest.sha256.slice(0, 12)}…`);
     }
     const runner = await OnnxRunner.open(cfg.path, { workers: cfg.workers, threads: cfg.threads });
-    const model = new Model(key, manifest, runner);
+    const model = new Model(key, manifest, runner, cfg.workers);
     try {
-      await model.#check(cfg.path);
+      await model.#check(cfg.path, manifestPath);
     } catch (e) {
       await runner.close();
       throw e;
@@ -81,48 +97,121 @@ export class Model {
     return model;
   }
 
-  /** Decode → tensor → worker → decoded output. Throws LinesideError with a stable code. */
-  async infer(image: ImageInput, roi?: Roi): Promise<InferResult> {
+  /**
+   * Decode → tensor → worker → decoded output; with `input.tiling`, every tile of the image (or ROI)
+   * through the worker pool and the detections merged. Throws LinesideError with a stable code.
+   */
+  infer(image: ImageInput, roi?: Roi): Promise<InferResult> {
+    return this.#infer(image, roi, this.manifest);
+  }
+
+  /** `infer` decoding with `manifest` (the model's own, or the canary's diagnostic copy). */
+  #infer(image: ImageInput, roi: Roi | undefined, manifest: Manifest): Promise<InferResult> {
+    const tiling = manifest.input.tiling;
+    return tiling ? this.#inferTiled(image, roi, manifest, tiling) : this.#inferWhole(image, roi, manifest);
+  }
+
+  async #inferWhole(image: ImageInput, roi: Roi | undefined, manifest: Manifest): Promise<InferResult> {
     const t0 = performance.now();
-    const input = await prepareInput(image, this.manifest.input, roi);
+    const input = await prepareInput(image, manifest.input, roi);
     const t1 = performance.now();
-    let run;
-    try {
-      run = await this.#runner.run({ data: input.tensor, dims: [...input.dims] });
-    } catch (e) {
-      // Down until a run succeeds again: the station answers not-inspected meanwhile.
-      this.health.set(HealthState.down, reasonOf(e));
-      throw e;
-    }
+    const run = await this.#run(input.tensor, input.dims);
     const t2 = performance.now();
-    this.#checkInformative(run.outputs);
-    let output: ModelOutput;
-    try {
-      output = decode(run.outputs, { manifest: this.manifest, transform: input.transform });
-    } catch (e) {
-      if (isLinesideError(e, ErrorCode.modelUnhealthy)) this.health.set(HealthState.down, e.message);
-      throw e;
-    }
+    this.#checkInformative([run.outputs]);
+    const output = this.#decode(run.outputs, manifest, input.transform);
     this.health.set(HealthState.ok);
     return { output, transform: input.transform, preprocessMs: t1 - t0, inferMs: run.inferMs, decodeMs: performance.now() - t2 };
   }
 
   /**
+   * Tiles of `tiling.tile` original pixels over the image or ROI (tiling.ts), cut from the image
+   * decoded (and resized) once, inferred as inputs of their own through the worker pool — one per
+   * worker in flight, and one more being prepared; their detections, in original coordinates,
+   * merged by tile-aware NMS.
+   */
+  async #inferTiled(image: ImageInput, roi: Roi | undefined, manifest: Manifest, tiling: Tiling): Promise<InferResult> {
+    const t0 = performance.now();
+    const tiled = await prepareTiles(image, manifest.input, tiling, roi);
+    const { width, height, region, tiles } = tiled;
+    let preprocessMs = performance.now() - t0;
+    let inferMs = 0;
+    const runs = await mapLimit(tiles, this.#tilesInFlight, async (tile, i) => {
+      const a = performance.now();
+      const input = await tiled.prepare(i);
+      preprocessMs += performance.now() - a;
+      const run = await this.#run(input.tensor, input.dims);
+      inferMs += run.inferMs;
+      return { tile, transform: input.transform, outputs: run.outputs };
+    });
+    const t2 = performance.now();
+    this.#checkInformative(runs.map((r) => r.outputs));
+    const found: TileDetections[] = runs.map((r) => {
+      const out = this.#decode(r.outputs, manifest, r.transform);
+      return { tile: r.tile, detections: out.kind === 'detections' ? out.detections : [] };
+    });
+    const detections: Detection[] = mergeTileDetections(found, region, {
+      iou: manifest.thresholds.iou,
+      classAgnostic: manifest.nms.classAgnostic,
+      maxDetections: manifest.nms.maxDetections,
+    });
+    this.health.set(HealthState.ok);
+    return {
+      output: { kind: 'detections', detections },
+      transform: { srcWidth: width, srcHeight: height, scaleX: 1, scaleY: 1, padX: 0, padY: 0, offsetX: region.x, offsetY: region.y, cropWidth: region.w, cropHeight: region.h },
+      preprocessMs,
+      inferMs,
+      decodeMs: performance.now() - t2,
+      tiles: tiles.length,
+    };
+  }
+
+  /** One tensor through the worker pool; a failed run marks the model down until a run succeeds again. */
+  async #run(tensor: Float32Array, dims: readonly number[]): Promise<RunResult> {
+    try {
+      return await this.#runner.run({ data: tensor, dims: [...dims] });
+    } catch (e) {
+      // Down until a run succeeds again: the station answers not-inspected meanwhile.
+      this.health.set(HealthState.down, reasonOf(e));
+      throw e;
+    }
+  }
+
+  #decode(outputs: RunResult['outputs'], manifest: Manifest, transform: InputTransform): ModelOutput {
+    try {
+      return decode(outputs, { manifest, transform });
+    } catch (e) {
+      if (isLinesideError(e, ErrorCode.modelUnhealthy)) this.health.set(HealthState.down, e.message);
+      throw e;
+    }
+  }
+
+  /**
    * An output whose values are all equal (all zeros, all NaN-free but flat) says nothing about the
    * image: it is never decoded into a verdict. A run of them marks the model unhealthy (alarm,
-   * Ready cleared) until it produces a real output again.
+   * Ready cleared) until it produces a real output again. With tiling, one flat tile makes the
+   * frame flat (a box head's coordinates alone differ between anchors of a working model).
    */
-  #checkInformative(outputs: RunResult['outputs']): void {
+  #checkInformative(runs: readonly RunResult['outputs'][]): void {
     const name = this.manifest.outputs?.[0] ?? this.#runner.outputs[0]?.name;
-    const t = name === undefined ? undefined : outputs[name];
-    if (!t || t.data.length < 2) return;
-    const flat = constantValue(t.data);
-    if (flat === null) {
+    let checked = false;
+    let flatOne: { readonly value: number; readonly n: number } | undefined;
+    for (const outputs of runs) {
+      const t = name === undefined ? undefined : outputs[name];
+      if (!t || t.data.length < 2) continue;
+      checked = true;
+      const value = constantValue(t.data);
+      if (value !== null) {
+        flatOne = { value, n: t.data.length };
+        break;
+      }
+    }
+    if (!checked) return;
+    if (!flatOne) {
       this.#deadRun = 0;
       return;
     }
     this.#deadRun++;
-    const why = `model ${this.manifest.name}: output ${name} carries no information (all ${t.data.length} values are ${flat})`;
+    const why = `model ${this.manifest.name}: output ${name} carries no information (all ${flatOne.n} values are ${flatOne.value})${runs.length > 1 ? ' in a tile' : ''}`;
     if (this.#deadRun >= DEAD_OUTPUT_RUN) this.health.set(HealthState.down, `${why} for ${this.#deadRun} frames in a row`);
     throw new LinesideError(ErrorCode.modelUnhealthy, why);
   }
@@ -137,8 +226,11 @@ export class Model {
     return this.#runner.close();
   }
 
-  /** Shapes agree with the manifest and decoder, and a warm-up run gives finite outputs. */
-  async #check(path: string): Promise<void> {
+  /**
+   * Shapes agree with the manifest and decoder, a warm-up run gives finite outputs, the same input
+   * twice gives the same outputs, and the manifest's canary (if any) gives its expected answer.
+   */
+  async #check(path: string, manifestPath: string | undefined): Promise<void> {
     const spec = this.manifest.input;
     const input = this.#runner.inputs[0];
     if (!input) throw new LinesideError(ErrorCode.modelLoad, `model ${path} has no inputs`);
@@ -167,6 +259,14 @@ export class Model {
         throw new LinesideError(ErrorCode.modelLoad, `model ${path} is not deterministic: the same input gave different values in output ${name}${tb ? ` (index ${i}: ${ta.data[i]} vs ${tb.data[i]})` : ''}`);
       }
     }
+
+    // Canary: a known image through the whole path (preprocessing, worker, decoder, tiling).
+    await runCanary({
+      modelPath: path,
+      manifestPath,
+      manifest: this.manifest,
+      infer: async (image, manifest) => (await this.#infer(image, undefined, manifest)).output,
+    });
   }
 }
 

@@ -37,7 +37,7 @@ export function decodeAnomalib(outputs: Readonly<Record<string, WireTensor>>, ct
 
   const [h, w] = map.dims.slice(-2) as [number, number];
   const grid = gridOver(w, h, manifest, transform);
-  const content = contentCells(grid, manifest);
+  const content = contentCells(grid);
   const isMap = map === outputs.anomaly_map;
   const value = new Float32Array(w * h);
   const on = new Uint8Array(w * h);

@@ -12,7 +12,7 @@ const manifest = (over: Record<string, unknown>) =>
   });
 
 /** Letterbox of a 640×400 image into 320×320: scale 0.5, 60 px padding top and bottom. */
-const letterbox: InputTransform = { srcWidth: 640, srcHeight: 400, scaleX: 0.5, scaleY: 0.5, padX: 0, padY: 60, offsetX: 0, offsetY: 0 };
+const letterbox: InputTransform = { srcWidth: 640, srcHeight: 400, scaleX: 0.5, scaleY: 0.5, padX: 0, padY: 60, offsetX: 0, offsetY: 0, cropWidth: 640, cropHeight: 400 };
 
 /** Build a [1, 4+nc, N] tensor from rows of [cx, cy, w, h, ...scores]. */
 function yolo(rows: number[][]): { data: Float32Array; dims: number[] } {

@@ -15,14 +15,14 @@ export function testManifest(over: Record<string, unknown>): Manifest {
  * A 640×400 ROI at (100, 50) of a 1000×800 image, letterboxed (centred) into 320×320: scale 0.5,
  * 60 px padding top and bottom. Model (x, y) → original (x / 0.5 + 100, (y − 60) / 0.5 + 50).
  */
-export const roi320: InputTransform = { srcWidth: 1000, srcHeight: 800, scaleX: 0.5, scaleY: 0.5, padX: 0, padY: 60, offsetX: 100, offsetY: 50 };
+export const roi320: InputTransform = { srcWidth: 1000, srcHeight: 800, scaleX: 0.5, scaleY: 0.5, padX: 0, padY: 60, offsetX: 100, offsetY: 50, cropWidth: 640, cropHeight: 400 };
 
 /**
  * A 128×64 ROI at (20, 10) of a 300×200 image, letterboxed (centred) into 64×64: scale 0.5, 16 px
  * padding top and bottom. Model (x, y) → original (x / 0.5 + 20, (y − 16) / 0.5 + 10). On an 8×8
  * map (8 model px per cell) rows 0–1 and 6–7 are padding; a cell is 16 × 16 original pixels.
  */
-export const roi64: InputTransform = { srcWidth: 300, srcHeight: 200, scaleX: 0.5, scaleY: 0.5, padX: 0, padY: 16, offsetX: 20, offsetY: 10 };
+export const roi64: InputTransform = { srcWidth: 300, srcHeight: 200, scaleX: 0.5, scaleY: 0.5, padX: 0, padY: 16, offsetX: 20, offsetY: 10, cropWidth: 128, cropHeight: 64 };
 
 /** `[1, C, N]` from anchor rows (Ultralytics orientation). */
 export function channelsFirst(rows: number[][]): WireTensor {

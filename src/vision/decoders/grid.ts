@@ -1,7 +1,7 @@
 import type { Detection, Mask } from '../../domain/detection.js';
 import type { Box } from '../../domain/geometry.js';
 import type { Manifest } from '../manifest.js';
-import type { InputTransform } from '../preprocess.js';
+import { shownRegion, type InputTransform } from '../preprocess.js';
 import { sourceBox } from './anchors.js';
 
 /**
@@ -60,21 +60,13 @@ export function cellsInside(g: Grid, box: Box): CellRange {
 }
 
 /**
- * Cells that show the image (not letterbox padding, not beyond the image edge). With a top-left
- * letterbox of a ROI crop the right/bottom padding is not known from the transform and counts as
- * image where the full image extends past the ROI.
+ * Cells that show the image: the region the model was shown (ROI, tile or whole image), so neither
+ * letterbox padding — whatever its alignment or odd pixel — nor image outside the crop counts.
  */
-export function contentCells(g: Grid, manifest: Manifest): CellRange {
-  const t = g.transform;
-  const { width: W, height: H, resize, letterboxAlign } = manifest.input;
-  const inImage = cellsInside(g, { x: 0, y: 0, w: t.srcWidth, h: t.srcHeight });
-  // Centred letterbox: the padding on the right/bottom is at least the padding on the left/top.
-  const centred = resize === 'letterbox' && letterboxAlign === 'center';
-  const c0 = Math.max(inImage.c0, centreIndex(t.padX / g.cellW, g.gw));
-  const r0 = Math.max(inImage.r0, centreIndex(t.padY / g.cellH, g.gh));
-  const c1 = Math.min(inImage.c1, centreIndex((centred ? W - t.padX : W) / g.cellW, g.gw));
-  const r1 = Math.min(inImage.r1, centreIndex((centred ? H - t.padY : H) / g.cellH, g.gh));
-  return { c0, r0, c1: Math.max(c0, c1), r1: Math.max(r0, r1) };
+export function contentCells(g: Grid): CellRange {
+  const { x0, y0, x1, y1 } = shownRegion(g.transform);
+  const r = cellsInside(g, { x: x0, y: y0, w: x1 - x0, h: y1 - y0 });
+  return { ...r, c1: Math.max(r.c0, r.c1), r1: Math.max(r.r0, r.r1) };
 }
 
 /** First cell index whose centre (index + 0.5) is at or beyond cell coordinate `u`, within 0..n. */

@@ -4,7 +4,7 @@ import { decode } from './decoder.js';
 import { channelsFirst, rounded, testManifest } from './decoders.test-support.js';
 
 /** 640×400 image letterboxed into 320×320: scale 0.5, 60 px padding top and bottom, no ROI. */
-const letterbox: InputTransform = { srcWidth: 640, srcHeight: 400, scaleX: 0.5, scaleY: 0.5, padX: 0, padY: 60, offsetX: 0, offsetY: 0 };
+const letterbox: InputTransform = { srcWidth: 640, srcHeight: 400, scaleX: 0.5, scaleY: 0.5, padX: 0, padY: 60, offsetX: 0, offsetY: 0, cropWidth: 640, cropHeight: 400 };
 
 const run = (rows: number[][], over: Record<string, unknown> = {}) => {
   const out = decode({ output0: channelsFirst(rows) }, { manifest: testManifest(over), transform: letterbox });

@@ -22,7 +22,7 @@ export function decodeSegmentation(t: WireTensor, ctx: DecodeContext): ModelOutp
   const d = t.data;
   const logits = opts.scores === 'logits';
   const grid = gridOver(w, h, manifest, transform);
-  const content = contentCells(grid, manifest);
+  const content = contentCells(grid);
   const total = rangeSize(content);
   const detections: Detection[] = [];
   const coverage: ClassCoverage[] = [];

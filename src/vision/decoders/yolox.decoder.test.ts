@@ -33,8 +33,8 @@ describe('yolox decoder (raw grid head)', () => {
     );
     if (out.kind !== 'detections') throw new Error('expected detections');
     expect(out.detections.map((d) => [d.label, Number(d.score.toFixed(4)), rounded(d.box)])).toEqual([
-      // model (24,12)-(56,28) → x 24/0.5+20 = 68 … 132, y (12−16)/0.5+10 = 2 … 34
-      ['empty_pocket', 0.72, { x: 68, y: 2, w: 64, h: 32 }],
+      // model (24,12)-(56,28) → x 24/0.5+20 = 68 … 132, y (12−16)/0.5+10 = 2 … 34, clipped to the ROI's top (10)
+      ['empty_pocket', 0.72, { x: 68, y: 10, w: 64, h: 24 }],
       // model (20,36)-(28,44) → x 60 … 76, y 50 … 66
       ['tablet', 0.3, { x: 60, y: 50, w: 16, h: 16 }],
     ]);
