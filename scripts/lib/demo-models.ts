@@ -18,62 +18,27 @@ import { POOL, buildDetectorGraph, type DetectorSpec } from './window-detector.j
 
 /** A fixture image and what each demo model must find in it, checked at every load (canary). */
 const CANARIES: Readonly<Record<string, ManifestInput['canary']>> = {
-  "blister-detector": {
-    image: "../fixtures/blister/blister-0003.jpg",
+  'blister-detector': {
+    image: '../fixtures/blister/blister-0003.jpg',
     expect: [
-      {
-        label: "empty_pocket",
-        min: 1,
-        max: 1,
-        minScore: 0.5
-      },
-      {
-        label: "broken_tablet",
-        min: 1,
-        max: 1,
-        minScore: 0.5
-      },
-      {
-        label: "tablet",
-        min: 8,
-        max: 8
-      }
-    ]
+      { label: 'empty_pocket', min: 1, max: 1, minScore: 0.5 },
+      { label: 'broken_tablet', min: 1, max: 1, minScore: 0.5 },
+      { label: 'tablet', min: 8, max: 8 },
+    ],
   },
-  "ppe-detector": {
-    image: "../fixtures/gowning/gowning-0010.jpg",
+  'ppe-detector': {
+    image: '../fixtures/gowning/gowning-0010.jpg',
     expect: [
-      {
-        label: "head_no_mask",
-        min: 1,
-        max: 1,
-        minScore: 0.5
-      },
-      {
-        label: "hand_bare",
-        min: 1,
-        max: 1,
-        minScore: 0.5
-      },
-      {
-        label: "head_mask",
-        min: 2,
-        max: 2
-      },
-      {
-        label: "hand_glove",
-        min: 5,
-        max: 5
-      }
-    ]
+      { label: 'head_no_mask', min: 1, max: 1, minScore: 0.5 },
+      { label: 'hand_bare', min: 1, max: 1, minScore: 0.5 },
+      { label: 'head_mask', min: 2, max: 2 },
+      { label: 'hand_glove', min: 5, max: 5 },
+    ],
   },
-  "cleaning-classifier": {
-    image: "../fixtures/hopper/hopper-0000.jpg",
-    expect: {
-      label: "residue",
-      minScore: 0.9
-    }
-  }
+  'cleaning-classifier': {
+    image: '../fixtures/hopper/hopper-0000.jpg',
+    expect: { label: 'residue', minScore: 0.9 },
+  },
 };
 
 export const modelsDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
