@@ -112,7 +112,7 @@ const canaryCountSchema = z
     /** Count detections scoring at least this (default: every reported detection, i.e. `thresholds.score`). */
     minScore: z.number().min(0).max(1).optional(),
   })
-  .transform(({ min, ...e }) => ({ ...e, min: min ?? (e.max === undefined ? 1 : 0) }))
+  .transform((e) => ({ ...e, min: e.min ?? (e.max === undefined ? 1 : 0) }))
   .refine((e) => e.max === undefined || e.min <= e.max, { message: 'min is more than max' });
 
 /** Classifier / anomaly canary: `label` must be the top class, scoring at least `minScore` when given. */
@@ -194,7 +194,10 @@ export const manifestSchema = z.strictObject({
   anomalib: anomalibOptionsSchema.optional(),
   intendedUse: z.string().min(1),
   licence: z.string().min(1),
-  /** sha256 of the .onnx file; checked at load. */
+  /**
+   * sha256 of the .onnx file; of a TF.js model, of model.json followed by its weight shards in
+   * weightsManifest order (`cat model.json group1-shard*.bin | sha256sum`). Checked at load.
+   */
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   /** How the model was made (script, seed, data), for the record. */
   provenance: z.record(z.string(), z.unknown()).optional(),
