@@ -137,13 +137,22 @@ const cleaningStation = z.strictObject({
 export const stationSchema = z.discriminatedUnion('kind', [partStation, zoneStation, cleaningStation]);
 
 const modelSchema = z.strictObject({
-  /** Path to the .onnx file; the manifest is the same path with `.json` or `.yaml`, or `manifest`. */
+  /**
+   * An `.onnx` file (manifest: the same path with `.json`, `.yaml` or `.yml`), or a TF.js graph
+   * model: its model.json or the folder holding one (manifest: `model.manifest.yaml`, `.yml` or
+   * `.json` beside model.json). `manifest` names another manifest file.
+   */
   path: z.string().min(1),
   manifest: z.string().min(1).optional(),
-  /** Worker threads running this model. */
+  /** Worker threads running this model, each with its own copy. */
   workers: z.number().int().min(1).max(8).default(1),
-  /** onnxruntime intra-op threads per worker. */
+  /** onnxruntime intra-op threads per worker (TF.js on wasm runs 1 per worker in Node: add workers instead). */
   threads: z.number().int().min(1).max(16).default(1),
+  /**
+   * TF.js models only: `auto` (default) runs on @tensorflow/tfjs-node where it is installed, else
+   * on WebAssembly; `tensorflow` or `wasm` insists on one (the load fails without it).
+   */
+  backend: z.enum(['auto', 'tensorflow', 'wasm']).optional(),
 });
 
 const simStation = z.strictObject({

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ErrorCode, LinesideError, reasonOf } from '../domain/errors.js';
-import { autofillGapMessage, manifestFromOnnx, mergeManifest, type ManifestDraft } from './manifest-autofill.js';
+import { autofillGapMessage, manifestFromOnnx, mergeManifest, type Autofill, type ManifestDraft } from './manifest-autofill.js';
 import { manifestSchema, type Manifest } from './manifest.js';
 import { readOnnxInfoFromBuffer } from './onnx-info.js';
+import { tfjsManifestCandidates } from './tfjs-model-files.js';
 
 export interface ResolvedManifest {
   readonly manifest: Manifest;
@@ -25,15 +26,45 @@ export interface ResolvedManifest {
 export async function resolveManifest(modelPath: string, bytes: Uint8Array, manifestPath: string | undefined, opts: { allowUnpinned?: boolean } = {}): Promise<ResolvedManifest> {
   const info = readOnnxInfoFromBuffer(bytes, modelPath);
   const auto = manifestFromOnnx(info, { name: basename(modelPath).replace(/\.onnx$/i, '') });
-  const notes = [...auto.notes];
   const sha256 = createHash('sha256').update(bytes).digest('hex');
+  return resolveWith(modelPath, { sha256, what: "the file's" }, auto, manifestPath, opts);
+}
+
+/**
+ * The manifest of a TF.js graph model. model.json carries nothing lineside could fill a manifest
+ * from (no class names, no preprocessing), so the manifest file is required; `sha256` is the
+ * model's (tfjsModelSha256: model.json, then its weight shards in manifest order).
+ */
+export async function resolveTfjsManifest(modelJson: string, sha256: string, manifestPath: string | undefined, opts: { allowUnpinned?: boolean } = {}): Promise<ResolvedManifest> {
+  if (!manifestPath) {
+    throw new LinesideError(
+      ErrorCode.modelLoad,
+      `TF.js model ${modelJson} has no manifest (looked for ${tfjsManifestCandidates(modelJson).map((p) => basename(p)).join(', ')} beside it): a TF.js model says nothing about its classes or preprocessing`,
+    );
+  }
+  // Default name: the JSON's stem (blazeface.json), or its folder's name for a plain model.json.
+  const stem = basename(modelJson).replace(/\.json$/i, '');
+  const name = stem.toLowerCase() === 'model' ? basename(dirname(modelJson)) : stem;
+  const auto: Autofill = { source: 'none', manifest: { name }, missing: [], unstated: [], notes: [] };
+  return resolveWith(modelJson, { sha256, what: "the model's (model.json, then its weight files in manifest order)" }, auto, manifestPath, opts);
+}
+
+async function resolveWith(
+  modelPath: string,
+  hash: { readonly sha256: string; readonly what: string },
+  auto: Autofill,
+  manifestPath: string | undefined,
+  opts: { allowUnpinned?: boolean },
+): Promise<ResolvedManifest> {
+  const { sha256 } = hash;
+  const notes = [...auto.notes];
   let draft: ManifestDraft;
   let source: string;
   if (manifestPath) {
     const user = await readManifestFile(manifestPath);
     if (user.sha256 === undefined) {
-      if (!opts.allowUnpinned) throw new LinesideError(ErrorCode.modelLoad, `model manifest ${manifestPath}: sha256: required (the file's is ${sha256})`);
-      notes.push(`manifest has no sha256; used the file's (${sha256}): add it before deploying`);
+      if (!opts.allowUnpinned) throw new LinesideError(ErrorCode.modelLoad, `model manifest ${manifestPath}: sha256: required (${hash.what} is ${sha256})`);
+      notes.push(`manifest has no sha256; used ${hash.what} (${sha256}): add it before deploying`);
       user.sha256 = sha256;
     }
     draft = mergeManifest(auto.manifest, user);

@@ -10,10 +10,11 @@ import { checkOutputShape, decode } from './decoders/decoder.js';
 import type { ImageInput } from './image.js';
 import { runCanary } from './canary.js';
 import type { Manifest, Tiling } from './manifest.js';
-import { resolveManifest } from './model-manifest.js';
+import { resolveManifest, resolveTfjsManifest, type ResolvedManifest } from './model-manifest.js';
 import type { ModelRunner, RunResult } from './model-runner.js';
-import { OnnxRunner } from './onnx.runner.js';
 import { prepareInput, prepareTiles, type InputTransform } from './preprocess.js';
+import { createRunner } from './tfjs-format.js';
+import { modelJsonPathFor, readTfjsGraphModelFiles, tfjsManifestCandidates, tfjsModelSha256 } from './tfjs-model-files.js';
 import { mapLimit, mergeTileDetections, type TileDetections } from './tiling.js';
 
 /** Constant outputs in a row before the model is marked unhealthy (each such frame is already not inspected). */
@@ -36,10 +37,47 @@ export interface InferResult {
   readonly tiles?: number;
 }
 
-/** Manifest beside the model: same path with .json, .yaml or .yml. */
+/**
+ * Manifest beside the model: for an ONNX file the same path with .json, .yaml or .yml; for a
+ * TF.js model (model.json or its folder) `<stem>.manifest.yaml|yml|json` beside model.json.
+ */
 export function manifestPathFor(modelPath: string): string | undefined {
+  if (modelJsonPathFor(modelPath) !== undefined) return tfjsManifestCandidates(modelPath).find((p) => existsSync(p));
   const stem = modelPath.replace(/\.onnx$/i, '');
   return ['.json', '.yaml', '.yml'].map((ext) => stem + ext).find((p) => existsSync(p));
+}
+
+/**
+ * The manifest and the runner for `cfg.path`: a TF.js graph model (model.json or a folder) opens
+ * in TfjsRunner, anything else must be ONNX. Both are hash-checked against the manifest first.
+ */
+async function openModel(cfg: ModelConfig, opts: { allowUnpinned?: boolean }): Promise<{ resolved: ResolvedManifest; manifestPath: string | undefined; runner: () => Promise<ModelRunner> }> {
+  const manifestPath = cfg.manifest ?? manifestPathFor(cfg.path);
+  if (modelJsonPathFor(cfg.path) !== undefined) {
+    const files = await readTfjsGraphModelFiles(cfg.path);
+    const sha = await tfjsModelSha256(files);
+    const resolved = await resolveTfjsManifest(files.modelJson, sha, manifestPath, opts);
+    if (sha !== resolved.manifest.sha256) {
+      throw new LinesideError(
+        ErrorCode.modelLoad,
+        `TF.js model ${files.modelJson} (with ${files.weightFiles.length} weight file${files.weightFiles.length === 1 ? '' : 's'}) has sha256 ${sha.slice(0, 12)}…, manifest says ${resolved.manifest.sha256.slice(0, 12)}…`,
+      );
+    }
+    return { resolved, manifestPath, runner: () => createRunner(cfg.path, { workers: cfg.workers, threads: cfg.threads, ...(cfg.backend ? { tfjsBackend: cfg.backend } : {}) }) };
+  }
+  if (cfg.backend !== undefined) throw new LinesideError(ErrorCode.modelLoad, `model ${cfg.path}: backend applies to TF.js models only (this path is not a model.json or a folder)`);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(cfg.path);
+  } catch (cause) {
+    throw new LinesideError(ErrorCode.modelLoad, existsSync(cfg.path) ? `model file ${cfg.path} cannot be read` : `model file ${cfg.path} does not exist`, { cause });
+  }
+  const resolved = await resolveManifest(cfg.path, bytes, manifestPath, opts);
+  const sha = createHash('sha256').update(bytes).digest('hex');
+  if (sha !== resolved.manifest.sha256) {
+    throw new LinesideError(ErrorCode.modelLoad, `model file ${cfg.path} has sha256 ${sha.slice(0, 12)}…, manifest says ${resolved.manifest.sha256.slice(0, 12)}…`);
+  }
+  return { resolved, manifestPath, runner: () => createRunner(cfg.path, { workers: cfg.workers, threads: cfg.threads }) };
 }
 
 /**
@@ -66,27 +104,18 @@ export class Model {
   }
 
   /**
-   * Load and check a model. Errors are LINESIDE_ERR_MODEL_LOAD and name the file. The manifest is
-   * the file beside the model (or `cfg.manifest`) over what the ONNX file says about itself; with
-   * neither, the load fails saying what is missing. `notes` receives what was assumed. A manifest
+   * Load and check a model (ONNX, or a TF.js graph model: see openModel). Errors are
+   * LINESIDE_ERR_MODEL_LOAD and name the file. The manifest is the file beside the model (or
+   * `cfg.manifest`) over what an ONNX file says about itself; with neither, the load fails saying
+   * what is missing (a TF.js model always needs its manifest). `notes` receives what was assumed. A manifest
    * `canary` (its image relative to the manifest file) must give its expected answer.
    */
   static async load(key: string, cfg: ModelConfig, opts: { allowUnpinned?: boolean; notes?: string[] } = {}): Promise<Model> {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(cfg.path);
-    } catch (cause) {
-      throw new LinesideError(ErrorCode.modelLoad, existsSync(cfg.path) ? `model file ${cfg.path} cannot be read` : `model file ${cfg.path} does not exist`, { cause });
-    }
-    const manifestPath = cfg.manifest ?? manifestPathFor(cfg.path);
-    const resolved = await resolveManifest(cfg.path, bytes, manifestPath, opts);
-    opts.notes?.push(...resolved.notes);
-    const manifest = resolved.manifest;
-    const sha = createHash('sha256').update(bytes).digest('hex');
-    if (sha !== manifest.sha256) {
-      throw new LinesideError(ErrorCode.modelLoad, `model file ${cfg.path} has sha256 ${sha.slice(0, 12)}…, manifest says ${manifest.sha256.slice(0, 12)}…`);
-    }
-    const runner = await OnnxRunner.open(cfg.path, { workers: cfg.workers, threads: cfg.threads });
+    const opened = await openModel(cfg, opts);
+    opts.notes?.push(...opened.resolved.notes);
+    const manifest = opened.resolved.manifest;
+    const manifestPath = opened.manifestPath;
+    const runner = await opened.runner();
     const model = new Model(key, manifest, runner, cfg.workers);
     try {
       await model.#check(cfg.path, manifestPath);
@@ -235,8 +264,9 @@ export class Model {
     const input = this.#runner.inputs[0];
     if (!input) throw new LinesideError(ErrorCode.modelLoad, `model ${path} has no inputs`);
     const want = spec.layout === 'NCHW' ? [1, 3, spec.height, spec.width] : [1, spec.height, spec.width, 3];
-    const fixed = input.shape.every((d) => typeof d === 'number');
-    if (fixed && input.shape.some((d, i) => i > 0 && d !== want[i])) {
+    // Dims the model states (a symbolic batch or size is left to the model) must match the manifest.
+    const stated = input.shape.length > 0;
+    if (stated && (input.shape.length !== want.length || input.shape.some((d, i) => i > 0 && typeof d === 'number' && d !== want[i]))) {
       throw new LinesideError(ErrorCode.modelLoad, `model ${path}: input ${input.name} is [${input.shape.join(',')}], manifest says [${want.join(',')}]`);
     }
     const zeros = new Float32Array(want.reduce((a, b) => a * b, 1));
