@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfigFile, type ConfigOverrides } from './config/load.js';
 import { isLinesideError } from './domain/errors.js';
 import { Appliance, VERSION } from './main.js';
+import { formatEntry, listPki, rejectCertificate, trustCertificate } from './plc/pki.js';
 import { readSimCounters } from './plc/sim/sim-counters.client.js';
 import { inferImages } from './tools/infer.js';
 import { formatProbe, probeSource, sourceFromAddress } from './tools/probe-source.js';
@@ -36,6 +37,13 @@ usage:
       detections or class scores as JSON (boxes in original image pixels);
       writes an annotated copy of each image (<name>.lineside.jpg). Exits 1 if
       the model or any image could not be used, saying why.
+  lineside pki (list | trust THUMBPRINT-OR-FILE | reject THUMBPRINT-OR-FILE)
+               [--config FILE | --pki-dir DIR]
+      The PLC link's certificates: prints state (own, trusted, rejected),
+      thumbprint, subject and validity. A PLC's certificate is never trusted
+      automatically: it lands in rejected/ and the link says which one to
+      trust. The folder is plc.security.pkiDir of the config (default
+      <dataDir>/pki; without --config, ./data/pki).
   lineside --version | --help
 `;
 
@@ -52,6 +60,8 @@ async function main(argv: string[]): Promise<number> {
       return probe(rest);
     case 'infer':
       return infer(rest);
+    case 'pki':
+      return pki(rest);
     case '--version':
       console.log(VERSION);
       return 0;
@@ -152,6 +162,36 @@ async function infer(args: string[]): Promise<number> {
   const failed = report.images.filter((i) => 'error' in i);
   for (const f of failed) console.error(`lineside: ${f.image}: ${'error' in f ? f.error : ''}`);
   return failed.length > 0 ? 1 : 0;
+}
+
+async function pki(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { config: { type: 'string' }, 'pki-dir': { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [action, ref] = positionals;
+  const usage = 'usage: lineside pki (list | trust THUMBPRINT-OR-FILE | reject THUMBPRINT-OR-FILE) [--config FILE | --pki-dir DIR]';
+  const dir = values['pki-dir'] !== undefined ? resolve(values['pki-dir']) : values.config !== undefined ? loadConfigFile(values.config).plc.security.pkiDir : resolve('data', 'pki');
+  if (dir === undefined) throw new Error('plc.security.pkiDir not resolved');
+  if (action === 'list' && ref === undefined) {
+    const entries = await listPki(dir);
+    console.log(entries.length === 0 ? `${dir}: no certificates yet (the link creates its own on first start)` : `${dir}:\n${entries.map(formatEntry).join('\n')}`);
+    return 0;
+  }
+  if ((action === 'trust' || action === 'reject') && ref !== undefined) {
+    try {
+      const entry = action === 'trust' ? await trustCertificate(dir, ref) : await rejectCertificate(dir, ref);
+      console.log(formatEntry(entry));
+      return 0;
+    } catch (e) {
+      console.error(`lineside: pki ${action}: ${(e as Error).message}`);
+      return 1;
+    }
+  }
+  console.error(usage);
+  return 2;
 }
 
 async function run(args: string[]): Promise<number> {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { ErrorCode, LinesideError } from '../domain/errors.js';
@@ -55,12 +55,20 @@ export function parseConfig(raw: unknown, baseDir: string, label = 'config'): Co
   const resolved: Config = {
     ...cfg,
     dataDir: abs(cfg.dataDir),
+    plc: resolvePlcPaths(cfg, abs),
     models: Object.fromEntries(
       Object.entries(cfg.models).map(([k, m]) => [k, { ...m, path: abs(m.path), manifest: m.manifest ? abs(m.manifest) : undefined }]),
     ),
     stations: cfg.stations.map((s) => ({ ...s, source: resolveSourcePaths(s.source, abs) })),
   };
   return deepFreeze(resolved);
+}
+
+/** The PKI folder defaults to `<dataDir>/pki`; it and the password file are relative to the config file. */
+function resolvePlcPaths(cfg: Config, abs: (p: string) => string): Config['plc'] {
+  const sec = cfg.plc.security;
+  const user = sec.user && { ...sec.user, passwordFile: sec.user.passwordFile === undefined ? undefined : abs(sec.user.passwordFile) };
+  return { ...cfg.plc, security: { ...sec, pkiDir: abs(sec.pkiDir ?? join(cfg.dataDir, 'pki')), user } };
 }
 
 /** Folder and file paths in a source are relative to the config file. */

@@ -171,6 +171,29 @@ const plcSchema = z.strictObject({
   heartbeatMs: z.number().int().min(100).max(5000).default(500),
   /** PlcHeartbeat unchanged this long → alarm. */
   heartbeatTimeoutMs: z.number().int().min(500).max(60_000).default(2000),
+  /** OPC UA security of the link to the PLC. */
+  security: z
+    .strictObject({
+      /** `None`, `Sign` or `SignAndEncrypt`; the PLC must offer an endpoint with this mode and `policy`. */
+      mode: z.enum(['None', 'Sign', 'SignAndEncrypt']).default('None'),
+      /** Security policy for Sign / SignAndEncrypt (ignored with None). */
+      policy: z.enum(['Basic256Sha256', 'Aes128_Sha256_RsaOaep', 'Aes256_Sha256_RsaPss']).default('Basic256Sha256'),
+      /**
+       * PKI folder: the appliance's certificate (created on first start), trusted/ and rejected/. The
+       * PLC's certificate is never trusted automatically: `lineside pki trust`. Default `<dataDir>/pki`.
+       */
+      pkiDir: z.string().min(1).optional(),
+      /** Omit for anonymous access. Give `password`, or `passwordFile` (a file holding only the password). */
+      user: z
+        .strictObject({
+          userName: z.string().min(1),
+          password: z.string().min(1).optional(),
+          passwordFile: z.string().min(1).optional(),
+        })
+        .refine((u) => (u.password === undefined) !== (u.passwordFile === undefined), { message: 'give exactly one of password or passwordFile' })
+        .optional(),
+    })
+    .prefault({}),
   /** Start the built-in simulated PLC on the endpoint's port (demo, tests, benchmarks). */
   simulate: z
     .strictObject({

@@ -1,5 +1,5 @@
-import type { ClientSession } from 'node-opcua';
-import { MessageSecurityMode, OPCUAClient, SecurityPolicy } from 'node-opcua';
+import type { ClientSession, OPCUACertificateManager } from 'node-opcua';
+import { OPCUAClient } from 'node-opcua';
 import { ErrorCode, LinesideError } from '../domain/errors.js';
 import type { ComponentHealth } from '../domain/health.js';
 import type { Logger } from '../observability/logger.js';
@@ -12,6 +12,8 @@ import { PlcInputs } from './plc-inputs.js';
 import { PlcOutputs } from './plc-outputs.js';
 import type { PlcLink, PlcResult, PlcTrigger } from './plc-link.js';
 import { LinkHealth } from './link-health.js';
+import type { PlcSecurity } from './opcua-security.js';
+import { clientSecurityOptions, isUntrustedServerCertificate, untrustedServerMessage, userIdentity } from './opcua-security.js';
 import { withTimeout } from './with-timeout.js';
 
 export interface OpcUaPlcLinkOptions {
@@ -21,10 +23,14 @@ export interface OpcUaPlcLinkOptions {
   readonly heartbeatTimeoutMs: number;
   readonly stations: readonly ContractStation[];
   readonly logger: Logger;
+  /** Absent: security mode None, anonymous (the simulated PLC's defaults). */
+  readonly security?: PlcSecurity;
 }
 
 /** After a failed session/subscription setup on a live channel, try again after this long. */
 const SETUP_RETRY_MS = 2000;
+/** A PLC that refused the user name or password is asked again only this often (no lock-out storm). */
+const AUTH_RETRY_MS = 10_000;
 /** stop() never waits longer than this for the PLC to acknowledge closing. */
 const CLOSE_TIMEOUT_MS = 1000;
 
@@ -43,6 +49,7 @@ export class OpcUaPlcLink implements PlcLink {
   readonly #resultQueues = new Map<string, Promise<unknown>>();
   readonly #inputs: PlcInputs;
   #client: OPCUAClient | undefined;
+  #certificateManager: OPCUACertificateManager | undefined;
   #session: ClientSession | undefined;
   #subscription: PlcSubscription | undefined;
   #everConnected = false;
@@ -65,11 +72,12 @@ export class OpcUaPlcLink implements PlcLink {
   async start(): Promise<void> {
     if (this.#stopped) throw new LinesideError(ErrorCode.stopped, 'PLC link was stopped; create a new one');
     if (this.#client !== undefined) return;
+    const security = clientSecurityOptions(this.#opts.security);
+    this.#certificateManager = security.clientCertificateManager;
     const client = OPCUAClient.create({
       clientName: 'lineside-plc-link',
       endpointMustExist: false,
-      securityMode: MessageSecurityMode.None,
-      securityPolicy: SecurityPolicy.None,
+      ...security,
       keepSessionAlive: true,
       // -1 = retry for ever; node-opcua backs off exponentially between the two delays.
       connectionStrategy: { maxRetry: -1, initialDelay: 500, maxDelay: 5000 },
@@ -77,7 +85,9 @@ export class OpcUaPlcLink implements PlcLink {
     this.#client = client;
     this.#observeClient(client);
     this.#tickTimer = setInterval(() => this.#tick(), this.#opts.heartbeatMs);
-    this.#log.info({ stations: this.#opts.stations.map((s) => s.id) }, 'PLC link starting');
+    const sec = this.#opts.security;
+    // The user name is logged, the password never.
+    this.#log.info({ stations: this.#opts.stations.map((s) => s.id), securityMode: sec?.mode ?? 'None', securityPolicy: sec?.mode === 'None' ? undefined : sec?.policy, user: sec?.user?.userName ?? 'anonymous' }, 'PLC link starting');
     void this.#connect(client);
   }
 
@@ -99,6 +109,8 @@ export class OpcUaPlcLink implements PlcLink {
       this.#log.warn({ err }, 'PLC did not acknowledge closing; disconnecting anyway');
     }
     if (client !== undefined) await client.disconnect();
+    // Ours, not the client's: node-opcua leaves a supplied store open.
+    await this.#certificateManager?.dispose();
     this.#health.down('stopped');
     this.#log.info('PLC link stopped');
   }
@@ -147,6 +159,12 @@ export class OpcUaPlcLink implements PlcLink {
       await client.connect(this.#opts.endpoint);
     } catch (err) {
       if (this.#stopped) return;
+      if (isUntrustedServerCertificate(err) && this.#opts.security !== undefined) {
+        const message = await untrustedServerMessage(this.#opts.security.pkiDir, this.#opts.endpoint);
+        this.#log.error({ pkiDir: this.#opts.security.pkiDir }, message);
+        this.#health.down(message);
+        return;
+      }
       this.#log.error({ err }, 'PLC connection given up');
       this.#health.down(`cannot connect to PLC at ${this.#opts.endpoint}: ${(err as Error).message}`);
       return;
@@ -214,7 +232,7 @@ export class OpcUaPlcLink implements PlcLink {
     try {
       let session = this.#session;
       if (session === undefined) {
-        session = await client.createSession();
+        session = await client.createSession(await userIdentity(this.#opts.security));
         this.#session = session;
         this.#observeSession(session);
         this.#log.info({ sessionId: session.sessionId.toString() }, 'PLC session created');
@@ -239,10 +257,18 @@ export class OpcUaPlcLink implements PlcLink {
       await this.#writeOutputs();
     } catch (err) {
       if (this.#stopped) return;
-      this.#log.warn({ err, reconnecting: client.isReconnecting }, 'PLC link setup failed');
-      this.#health.down(`PLC link setup failed: ${(err as Error).message}`);
+      const refused = userRefused(err);
+      if (refused !== undefined) {
+        const who = this.#opts.security?.user?.userName;
+        const reason = `PLC refused ${who === undefined ? 'anonymous access' : `user "${who}"`}: wrong user name or password (${refused})`;
+        this.#log.error({ status: refused }, reason);
+        this.#health.down(reason);
+      } else {
+        this.#log.warn({ err, reconnecting: client.isReconnecting }, 'PLC link setup failed');
+        this.#health.down(`PLC link setup failed: ${(err as Error).message}`);
+      }
       // While node-opcua reconnects, its session_restored / connection_reestablished call us again.
-      if (!client.isReconnecting) this.#scheduleSetUp(SETUP_RETRY_MS);
+      if (!client.isReconnecting) this.#scheduleSetUp(refused !== undefined ? AUTH_RETRY_MS : SETUP_RETRY_MS);
     } finally {
       this.#settingUp = false;
     }
@@ -292,4 +318,10 @@ export class OpcUaPlcLink implements PlcLink {
   #sinceLost(): number | undefined {
     return this.#lostAt === undefined ? undefined : Date.now() - this.#lostAt;
   }
+}
+
+/** The status name when the PLC refused the identity token, else undefined. */
+function userRefused(err: unknown): string | undefined {
+  const m = err instanceof Error ? /Bad(UserAccessDenied|IdentityTokenRejected|IdentityTokenInvalid)/.exec(err.message) : null;
+  return m?.[0];
 }

@@ -1,6 +1,8 @@
+import { X509Certificate } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { MessageSecurityMode, OPCUACertificateManager, OPCUAServer, SecurityPolicy } from 'node-opcua';
+import { securityModes, securityPolicies } from '../opcua-security.js';
 import type { Logger } from '../../observability/logger.js';
 import { silentLogger } from '../../observability/logger.js';
 import type { SimCounterTag } from '../tags.js';
@@ -22,6 +24,20 @@ export interface SimPlcOptions {
   /** Hold the conveyors (no triggers) while the station's `Ready` is false, as a real line interlocks. */
   readonly interlockReady?: boolean;
   readonly logger?: Logger;
+  /** Absent: security mode None only, anonymous access (the demo's, tests' and bench's defaults). */
+  readonly security?: SimPlcSecurity;
+}
+
+export interface SimPlcSecurity {
+  /** Offered modes; each secure mode is offered with every policy in `policies`. None is always offered too (discovery). */
+  readonly modes: readonly ('None' | 'Sign' | 'SignAndEncrypt')[];
+  readonly policies?: readonly ('Basic256Sha256' | 'Aes128_Sha256_RsaOaep' | 'Aes256_Sha256_RsaPss')[];
+  /** The server's own PKI store (default: the shared temp one). */
+  readonly pkiDir?: string;
+  /** Trust any client certificate (default true); false puts unknown ones in rejected/, as a real PLC does. */
+  readonly trustClients?: boolean;
+  /** When given, only these users may open a session (anonymous access is switched off). */
+  readonly users?: readonly { readonly userName: string; readonly password: string }[];
 }
 
 export interface SimPlc {
@@ -34,6 +50,8 @@ export interface SimPlc {
   setPartsPerMinute(stationId: string, partsPerMinute: number): void;
   /** Freezes (false) or resumes (true) PlcHeartbeat, as a PLC whose program stopped would. */
   setHeartbeatRunning(running: boolean): void;
+  /** Trusts a client certificate (PEM or DER), as commissioning does on a PLC that does not trust automatically. */
+  trustClientCertificate(certificate: Buffer): Promise<void>;
 }
 
 export const SIM_DEFAULT_BATCH_ID = 'DEMO-B001';
@@ -45,10 +63,10 @@ export const SIM_HEARTBEAT_MS = 250;
  * half a second, reusing it makes a restart (and each test) start faster. Security mode None is
  * offered, so the certificate only has to exist.
  */
-function simCertificateManager(): OPCUACertificateManager {
+function simCertificateManager(sec: SimPlcSecurity | undefined): OPCUACertificateManager {
   return new OPCUACertificateManager({
-    rootFolder: path.join(os.tmpdir(), 'lineside-sim-plc-pki'),
-    automaticallyAcceptUnknownCertificate: true,
+    rootFolder: sec?.pkiDir ?? path.join(os.tmpdir(), 'lineside-sim-plc-pki'),
+    automaticallyAcceptUnknownCertificate: sec?.trustClients ?? true,
     disableFileWatchers: true,
   });
 }
@@ -61,15 +79,14 @@ export async function startSimPlc(options: SimPlcOptions): Promise<SimPlc> {
   const startedAt = Date.now();
   const host = options.host ?? '127.0.0.1';
   const log = options.logger ?? silentLogger();
+  const certificateManager = simCertificateManager(options.security);
   const server = new OPCUAServer({
     host,
     hostname: host,
     port: options.port,
-    securityModes: [MessageSecurityMode.None],
-    securityPolicies: [SecurityPolicy.None],
-    allowAnonymous: true,
+    ...serverSecurity(options.security),
     disableDiscovery: true,
-    serverCertificateManager: simCertificateManager(),
+    serverCertificateManager: certificateManager,
     buildInfo: { productName: 'lineside simulated PLC' },
     serverCapabilities: {
       // 0 = exception-based: every change of a tag is reported. node-opcua's default (50 ms) folds
@@ -129,6 +146,9 @@ export async function startSimPlc(options: SimPlcOptions): Promise<SimPlc> {
       heartbeatRunning = running;
       log.info({ running }, 'sim PLC heartbeat switched');
     },
+    async trustClientCertificate(certificate) {
+      await certificateManager.trustCertificate(new X509Certificate(certificate).raw);
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -138,5 +158,21 @@ export async function startSimPlc(options: SimPlcOptions): Promise<SimPlc> {
       await server.shutdown(0);
       log.info({ endpoint }, 'simulated PLC stopped');
     },
+  };
+}
+
+function serverSecurity(sec: SimPlcSecurity | undefined) {
+  if (sec === undefined) return { securityModes: [MessageSecurityMode.None], securityPolicies: [SecurityPolicy.None], allowAnonymous: true };
+  const secure = sec.modes.filter((m) => m !== 'None');
+  const policies = secure.length === 0 ? [] : (sec.policies ?? ['Basic256Sha256']).map((p) => securityPolicies[p]);
+  const users = sec.users;
+  // node-opcua's client fetches the endpoints (and the server certificate) over a None channel
+  // first, and its server opens such a channel only when a None endpoint exists.
+  return {
+    securityModes: [MessageSecurityMode.None, ...secure.map((m) => securityModes[m])],
+    securityPolicies: [SecurityPolicy.None, ...policies],
+    allowAnonymous: users === undefined,
+    userManager:
+      users === undefined ? undefined : { isValidUser: (userName: string, password: string) => users.some((u) => u.userName === userName && u.password === password) },
   };
 }
