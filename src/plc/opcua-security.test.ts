@@ -132,6 +132,19 @@ describe('OpcUaPlcLink security (Sign / SignAndEncrypt, certificates, users)', (
     expect(link.health()).toMatchObject({ state: 'ok' });
   });
 
+  it('two links starting together on a fresh PKI folder both connect and share one certificate', async () => {
+    const fresh = path.join(dir, 'fresh-pki');
+    link = linkWith({ mode: 'None', pkiDir: fresh });
+    const second = linkWith({ mode: 'None', pkiDir: fresh });
+    try {
+      await Promise.all([settle(link), settle(second)]);
+      expect([link.health().state, second.health().state]).toEqual(['ok', 'ok']);
+      expect((await listPki(fresh)).filter((e) => e.state === 'own')).toHaveLength(1);
+    } finally {
+      await second.stop();
+    }
+  });
+
   it('still names a tag of the wrong data type over an encrypted link', async () => {
     link = linkWith({ mode: 'SignAndEncrypt', policy: 'Aes128_Sha256_RsaOaep' }, { Result: 'ns=1;s=blister.Score' });
     await settle(link);

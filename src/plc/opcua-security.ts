@@ -1,4 +1,6 @@
+import { existsSync, statSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { OPCUAClientOptions, UserIdentityInfo } from 'node-opcua';
 import { MessageSecurityMode, OPCUACertificateManager, SecurityPolicy, UserTokenType } from 'node-opcua';
@@ -32,6 +34,12 @@ export const securityPolicies = {
 export const APPLICATION_NAME = 'lineside';
 export const APPLICATION_URI = 'urn:lineside:plc-link';
 
+/**
+ * Links built without a security config (tests, bench) keep their certificate here rather than in
+ * node-opcua's per-user default store, which every process on the box would share.
+ */
+export const DEFAULT_LINK_PKI_DIR = path.join(os.tmpdir(), 'lineside-plc-link-pki');
+
 /** A store that never trusts an unknown certificate: it lands in rejected/ for `lineside pki trust`. */
 export function linkCertificateManager(pkiDir: string): OPCUACertificateManager {
   return new OPCUACertificateManager({ rootFolder: pkiDir, automaticallyAcceptUnknownCertificate: false, disableFileWatchers: true });
@@ -40,15 +48,43 @@ export function linkCertificateManager(pkiDir: string): OPCUACertificateManager 
 /** The OPCUAClient options for this security, with the certificate manager they use. */
 export function clientSecurityOptions(
   sec: PlcSecurity | undefined,
-): Pick<OPCUAClientOptions, 'securityMode' | 'securityPolicy' | 'applicationName' | 'applicationUri'> & { clientCertificateManager?: OPCUACertificateManager } {
-  if (sec === undefined || sec.mode === 'None') return { securityMode: MessageSecurityMode.None, securityPolicy: SecurityPolicy.None };
+): Pick<OPCUAClientOptions, 'securityMode' | 'securityPolicy' | 'applicationName' | 'applicationUri'> & { clientCertificateManager: OPCUACertificateManager } {
+  const secure = sec !== undefined && sec.mode !== 'None';
   return {
-    securityMode: securityModes[sec.mode],
-    securityPolicy: securityPolicies[sec.policy],
-    clientCertificateManager: linkCertificateManager(sec.pkiDir),
+    securityMode: secure ? securityModes[sec.mode] : MessageSecurityMode.None,
+    securityPolicy: secure ? securityPolicies[sec.policy] : SecurityPolicy.None,
+    clientCertificateManager: linkCertificateManager(sec?.pkiDir ?? DEFAULT_LINK_PKI_DIR),
     applicationName: APPLICATION_NAME,
     applicationUri: APPLICATION_URI,
   };
+}
+
+const preparing = new Map<string, Promise<void>>();
+
+/**
+ * Creates the link's own certificate if the store has none, before node-opcua's client looks for
+ * it. node-opcua creates it on connect too, but two clients of one process doing that at once on
+ * the same store can hang for good (two links starting together on a fresh box did). Serialised
+ * per folder here; across processes the store's own lock applies.
+ */
+export async function prepareOwnCertificate(cm: OPCUACertificateManager): Promise<void> {
+  const file = path.join(cm.rootDir, 'own/certs/client_certificate.pem');
+  const previous = preparing.get(cm.rootDir) ?? Promise.resolve();
+  const mine = previous.then(async () => {
+    await cm.initialize();
+    if (existsSync(file) && statSync(file).size > 0) return;
+    const host = os.hostname();
+    await cm.createSelfSignedCertificate({
+      applicationUri: APPLICATION_URI,
+      dns: [host],
+      outputFile: file,
+      subject: `/CN=${APPLICATION_NAME}@${host}/O=lineside`,
+      startDate: new Date(),
+      validity: 365 * 10,
+    });
+  });
+  preparing.set(cm.rootDir, mine.catch(() => undefined));
+  await mine;
 }
 
 /** The identity for createSession; the password file is read each time, so a changed secret applies on reconnect. */

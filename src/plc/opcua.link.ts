@@ -13,7 +13,7 @@ import { PlcOutputs } from './plc-outputs.js';
 import type { PlcLink, PlcResult, PlcTrigger } from './plc-link.js';
 import { LinkHealth } from './link-health.js';
 import type { PlcSecurity } from './opcua-security.js';
-import { clientSecurityOptions, isUntrustedServerCertificate, untrustedServerMessage, userIdentity } from './opcua-security.js';
+import { clientSecurityOptions, isUntrustedServerCertificate, prepareOwnCertificate, untrustedServerMessage, userIdentity } from './opcua-security.js';
 import { withTimeout } from './with-timeout.js';
 
 export interface OpcUaPlcLinkOptions {
@@ -156,6 +156,8 @@ export class OpcUaPlcLink implements PlcLink {
 
   async #connect(client: OPCUAClient): Promise<void> {
     try {
+      if (this.#certificateManager !== undefined) await prepareOwnCertificate(this.#certificateManager);
+      if (this.#stopped) return;
       await client.connect(this.#opts.endpoint);
     } catch (err) {
       if (this.#stopped) return;
