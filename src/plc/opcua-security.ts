@@ -121,3 +121,11 @@ export async function untrustedServerMessage(pkiDir: string, endpoint: string): 
   const info = certificateInfo(await readFile(newest.file));
   return `${head}: ${info.subject} (thumbprint ${info.thumbprint}), now in ${rejected}; trust it with: lineside pki trust ${info.thumbprint} --pki-dir ${pkiDir} (then restart lineside)`;
 }
+
+/** Why the PLC refused the session's identity (never with the password), or undefined for other errors. */
+export function userRefusedReason(err: unknown, sec: PlcSecurity | undefined): string | undefined {
+  const status = err instanceof Error ? /Bad(UserAccessDenied|IdentityTokenRejected|IdentityTokenInvalid)/.exec(err.message)?.[0] : undefined;
+  if (status === undefined) return undefined;
+  const who = sec?.user?.userName;
+  return `PLC refused ${who === undefined ? 'anonymous access' : `user "${who}"`}: wrong user name or password (${status})`;
+}

@@ -13,7 +13,7 @@ import { PlcOutputs } from './plc-outputs.js';
 import type { PlcLink, PlcResult, PlcTrigger } from './plc-link.js';
 import { LinkHealth } from './link-health.js';
 import type { PlcSecurity } from './opcua-security.js';
-import { clientSecurityOptions, isUntrustedServerCertificate, prepareOwnCertificate, untrustedServerMessage, userIdentity } from './opcua-security.js';
+import { clientSecurityOptions, isUntrustedServerCertificate, prepareOwnCertificate, untrustedServerMessage, userIdentity, userRefusedReason } from './opcua-security.js';
 import { withTimeout } from './with-timeout.js';
 
 export interface OpcUaPlcLinkOptions {
@@ -259,12 +259,10 @@ export class OpcUaPlcLink implements PlcLink {
       await this.#writeOutputs();
     } catch (err) {
       if (this.#stopped) return;
-      const refused = userRefused(err);
+      const refused = userRefusedReason(err, this.#opts.security);
       if (refused !== undefined) {
-        const who = this.#opts.security?.user?.userName;
-        const reason = `PLC refused ${who === undefined ? 'anonymous access' : `user "${who}"`}: wrong user name or password (${refused})`;
-        this.#log.error({ status: refused }, reason);
-        this.#health.down(reason);
+        this.#log.error(refused);
+        this.#health.down(refused);
       } else {
         this.#log.warn({ err, reconnecting: client.isReconnecting }, 'PLC link setup failed');
         this.#health.down(`PLC link setup failed: ${(err as Error).message}`);
@@ -320,10 +318,4 @@ export class OpcUaPlcLink implements PlcLink {
   #sinceLost(): number | undefined {
     return this.#lostAt === undefined ? undefined : Date.now() - this.#lostAt;
   }
-}
-
-/** The status name when the PLC refused the identity token, else undefined. */
-function userRefused(err: unknown): string | undefined {
-  const m = err instanceof Error ? /Bad(UserAccessDenied|IdentityTokenRejected|IdentityTokenInvalid)/.exec(err.message) : null;
-  return m?.[0];
 }
