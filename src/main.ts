@@ -9,7 +9,8 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { OpcUaPlcLink } from './plc/opcua.link.js';
 import type { PlcLink } from './plc/plc-link.js';
-import { startSimPlc, type SimPlc } from './plc/sim/sim-plc.js';
+import { plcSecurity, trustServerCertificate } from './plc/opcua-security.js';
+import { simSecurityFor, startSimPlc, type SimPlc } from './plc/sim/sim-plc.js';
 import { resolveTagMap } from './plc/tags.js';
 import { Camera } from './sources/camera.js';
 import { createSource } from './sources/create-source.js';
@@ -112,8 +113,14 @@ export class Appliance {
           cleanCheckEveryMs: config.plc.simulate!.stations[s.id]?.cleanCheckEveryMs ?? 0,
         })),
         logger: log.child({ component: 'sim-plc' }),
+        security: await simSecurityFor(config.plc),
       });
       const sim = this.sim;
+      if (config.plc.security.mode !== 'None') {
+        // The simulator's certificate was made by this process: trusting it is not trusting a PLC.
+        await trustServerCertificate(plcSecurity(config.plc).pkiDir, sim.certificate());
+        log.info({ pkiDir: config.plc.security.pkiDir }, "simulated PLC's certificate trusted by the link");
+      }
       this.#stops.push({ name: 'sim-plc', stop: () => sim.stop() });
       log.info({ endpoint: sim.endpoint }, 'simulated PLC running');
     }
@@ -127,6 +134,7 @@ export class Appliance {
       heartbeatTimeoutMs: config.plc.heartbeatTimeoutMs,
       stations: config.stations.map((s) => ({ id: s.id, tags: resolveTagMap(s.id, s.plc), counter: triggerCounter(s) })),
       logger: log.child({ component: 'plc' }),
+      security: plcSecurity(config.plc),
     });
     this.plc = plc;
     await plc.start();

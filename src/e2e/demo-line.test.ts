@@ -1,3 +1,5 @@
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Appliance } from '../main.js';
@@ -62,4 +64,36 @@ describe('end to end: simulated PLC ↔ appliance', () => {
     expect(metrics).toMatch(/lineside_inspections_total\{station="blister",verdict="pass"\} \d+/);
     expect(metrics).toContain('lineside_inspection_duration_seconds_count{station="blister"}');
   });
+});
+
+describe('end to end: a secured PLC link', () => {
+  let app: Appliance | undefined;
+  afterEach(async () => {
+    await app?.stop();
+    app = undefined;
+  });
+
+  it('runs the line over SignAndEncrypt with a user whose password is in a secrets file', async () => {
+    const config = demoConfig((c) => {
+      const secret = join(c.dataDir!, 'plc-password');
+      writeFileSync(secret, 's3cret-plc\n', { mode: 0o600 });
+      c.plc.security = { mode: 'SignAndEncrypt', policy: 'Aes256_Sha256_RsaPss', user: { userName: 'vision', passwordFile: secret } };
+      c.plc.simulate = { windowMs: 1500, stations: { blister: { partsPerMinute: 240 } } };
+    });
+    app = await startAppliance(config);
+    const sim = app.sim!;
+    await waitFor(async () => (await fetch(`${app!.httpUrl}/healthz`)).status === 200, 30_000, 'all components healthy');
+    await waitFor(() => sim.counters('blister').ResultsReceived >= 10, 20_000, 'ten answered parts');
+    sim.setPartsPerMinute('blister', 0);
+    await sleep(2000);
+
+    const plcSaw = sim.counters('blister');
+    expect(plcSaw.ResultsReceived).toBe(plcSaw.PartsTriggered);
+    expect(plcSaw.TimedOut).toBe(0);
+    expect(plcSaw.Mismatched).toBe(0);
+    // The link's own certificate was made on first start in <dataDir>/pki; the password never reaches the page.
+    expect(readdirSync(join(config.dataDir, 'pki', 'own', 'certs'))).toContain('client_certificate.pem');
+    const page = await (await fetch(`${app.httpUrl}/api/stations`)).text();
+    expect(page).not.toContain('s3cret-plc');
+  }, 60_000);
 });

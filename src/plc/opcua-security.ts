@@ -87,6 +87,13 @@ export async function prepareOwnCertificate(cm: OPCUACertificateManager): Promis
   await mine;
 }
 
+/** Puts a server certificate (DER) in the link's trusted/ folder, as `lineside pki trust` would. */
+export async function trustServerCertificate(pkiDir: string, der: Buffer): Promise<void> {
+  const cm = linkCertificateManager(pkiDir);
+  await cm.initialize();
+  await cm.trustCertificate(der);
+}
+
 /** The identity for createSession; the password file is read each time, so a changed secret applies on reconnect. */
 export async function userIdentity(sec: PlcSecurity | undefined): Promise<UserIdentityInfo> {
   const user = sec?.user;

@@ -1,8 +1,9 @@
 import { X509Certificate } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { MessageSecurityMode, OPCUACertificateManager, OPCUAServer, SecurityPolicy } from 'node-opcua';
-import { securityModes, securityPolicies } from '../opcua-security.js';
+import { MessageSecurityMode, OPCUACertificateManager, OPCUAServer, SecurityPolicy, UserTokenType } from 'node-opcua';
+import type { PlcConfig } from '../../config/schema.js';
+import { plcSecurity, securityModes, securityPolicies, userIdentity } from '../opcua-security.js';
 import type { Logger } from '../../observability/logger.js';
 import { silentLogger } from '../../observability/logger.js';
 import type { SimCounterTag } from '../tags.js';
@@ -52,6 +53,8 @@ export interface SimPlc {
   setHeartbeatRunning(running: boolean): void;
   /** Trusts a client certificate (PEM or DER), as commissioning does on a PLC that does not trust automatically. */
   trustClientCertificate(certificate: Buffer): Promise<void>;
+  /** The server's own certificate (DER). */
+  certificate(): Buffer;
 }
 
 export const SIM_DEFAULT_BATCH_ID = 'DEMO-B001';
@@ -146,6 +149,7 @@ export async function startSimPlc(options: SimPlcOptions): Promise<SimPlc> {
       heartbeatRunning = running;
       log.info({ running }, 'sim PLC heartbeat switched');
     },
+    certificate: () => Buffer.from(server.getCertificate()),
     async trustClientCertificate(certificate) {
       await certificateManager.trustCertificate(new X509Certificate(certificate).raw);
     },
@@ -158,6 +162,24 @@ export async function startSimPlc(options: SimPlcOptions): Promise<SimPlc> {
       await server.shutdown(0);
       log.info({ endpoint }, 'simulated PLC stopped');
     },
+  };
+}
+
+/**
+ * The simulated PLC's security for a config that simulates its PLC: the endpoint the link asks for,
+ * its user (password read as the link reads it), and client certificates trusted, as the simulator
+ * belongs to the appliance. Undefined when the link asks for nothing.
+ */
+export async function simSecurityFor(plc: PlcConfig): Promise<SimPlcSecurity | undefined> {
+  const sec = plc.security;
+  if (sec.mode === 'None' && sec.user === undefined) return undefined;
+  const identity = await userIdentity(plcSecurity(plc));
+  return {
+    modes: [sec.mode],
+    policies: [sec.policy],
+    pkiDir: path.join(plcSecurity(plc).pkiDir, '..', 'sim-plc-pki'),
+    trustClients: true,
+    users: identity.type === UserTokenType.UserName ? [{ userName: identity.userName, password: identity.password ?? '' }] : undefined,
   };
 }
 
