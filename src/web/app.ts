@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { StationConfig } from '../config/schema.js';
 import { ErrorCode, LinesideError } from '../domain/errors.js';
 import type { StoredInspection } from '../domain/inspection.js';
@@ -68,7 +68,7 @@ function inspectionJson(i: StoredInspection): Record<string, unknown> {
 
 /** Builds the app without listening, so tests use `inject()`. */
 export function buildWebApp(deps: WebDeps) {
-  const app = Fastify({ loggerInstance: deps.logger.child({ component: 'web' }), disableRequestLogging: true });
+  const app = Fastify({ loggerInstance: deps.logger.child({ component: 'web' }), logController: new LogController({ disableRequestLogging: true }) });
   app.setErrorHandler(errorHandler(deps.logger));
 
   app.get('/', async (_req, reply) => {
