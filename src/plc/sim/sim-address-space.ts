@@ -10,22 +10,34 @@ export type SimTag = PlcToVisionTag | VisionToPlcTag | SimCounterTag;
 export type StationNodes = Readonly<Record<SimTag, UAVariable>>;
 
 /**
- * Adds the folder `<stationId>` under Objects in the server's own namespace (index 1), with one
- * variable per tag at `ns=1;s=<stationId>.<Tag>`. PLC→vision tags and the counters are read-only
- * for clients: only the simulated PLC logic changes them, as on a real controller.
+ * How the simulated PLC names its variables: `plain` = `ns=1;s=<station>.<Tag>`; `s7` = as an
+ * S7-1500 exposes a data block, every name quoted: `ns=1;s="VisionDB_<station>"."<Tag>"`.
  */
-export function addStationNodes(addressSpace: AddressSpace, stationId: string): StationNodes {
+export type SimNodeLayout = 'plain' | 's7';
+
+/** The tag prefix (or pattern) a station's config needs for this layout. */
+export function simTagPrefix(stationId: string, layout: SimNodeLayout): string {
+  return layout === 's7' ? `ns=1;s="VisionDB_${stationId}"."{tag}"` : `ns=1;s=${stationId}.`;
+}
+
+/**
+ * Adds the folder `<stationId>` under Objects in the server's own namespace (index 1), with one
+ * variable per tag (node IDs per {@link SimNodeLayout}). PLC→vision tags and the counters are
+ * read-only for clients: only the simulated PLC logic changes them, as on a real controller.
+ */
+export function addStationNodes(addressSpace: AddressSpace, stationId: string, layout: SimNodeLayout = 'plain'): StationNodes {
   const namespace = addressSpace.getOwnNamespace();
   const folder = namespace.addFolder(addressSpace.rootFolder.objects, {
-    browseName: stationId,
-    nodeId: `s=${stationId}`,
+    browseName: layout === 's7' ? `VisionDB_${stationId}` : stationId,
+    nodeId: layout === 's7' ? `s="VisionDB_${stationId}"` : `s=${stationId}`,
   });
+  const idOf = (tag: SimTag): string => (layout === 's7' ? `s="VisionDB_${stationId}"."${tag}"` : `s=${stationId}.${tag}`);
   const add = (tag: SimTag, writable: boolean): UAVariable => {
     const access = writable ? 'CurrentRead | CurrentWrite' : 'CurrentRead';
     return namespace.addVariable({
       componentOf: folder,
       browseName: tag,
-      nodeId: `s=${stationId}.${tag}`,
+      nodeId: idOf(tag),
       dataType: DataType[builtInDataType(tag)],
       accessLevel: access,
       userAccessLevel: access,

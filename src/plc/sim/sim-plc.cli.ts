@@ -1,10 +1,11 @@
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../observability/logger.js';
 import type { SimStationSpec } from './sim-plc.js';
 import { startSimPlc } from './sim-plc.js';
 
 const USAGE = `usage: node --import tsx src/plc/sim/sim-plc.cli.ts [--host 127.0.0.1] [--port 4840] [--window 1000]
-       [--batch DEMO-B001] --station <id>:part:<parts per minute> | <id>:cleaning:<check every ms> | <id>:zone ...`;
+       [--batch DEMO-B001] [--interlock] [--s7] --station <id>:part:<parts per minute> | <id>:cleaning:<check every ms> | <id>:zone ...`;
 
 function parseStation(arg: string): SimStationSpec {
   const [id, kind, rate] = arg.split(':');
@@ -24,6 +25,10 @@ async function main(): Promise<void> {
       port: { type: 'string', default: '4840' },
       window: { type: 'string', default: '1000' },
       batch: { type: 'string' },
+      /** Hold a station's conveyor while its Ready is false, as a real line interlocks. */
+      interlock: { type: 'boolean', default: false },
+      /** Node IDs as an S7-1500 data block: ns=1;s="VisionDB_<station>"."<Tag>". */
+      s7: { type: 'boolean', default: false },
       station: { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', default: false },
     },
@@ -40,9 +45,25 @@ async function main(): Promise<void> {
     windowMs: Number(values.window),
     batchId: values.batch,
     stations: values.station.map(parseStation),
+    interlockReady: values.interlock,
+    nodeLayout: values.s7 ? 's7' : 'plain',
     logger: log,
   });
+  const stations = values.station.map((a) => a.split(':')[0]!);
+  // Commands on stdin, one per line: `rate <station> <parts per minute>` changes a conveyor.
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    const [cmd, id, n] = line.trim().split(/\s+/);
+    if (cmd === 'rate' && id !== undefined && Number.isFinite(Number(n))) {
+      try {
+        sim.setPartsPerMinute(id, Number(n));
+      } catch (err) {
+        log.error({ err }, 'rate not changed');
+      }
+    } else if (cmd !== undefined && cmd !== '') log.warn({ line }, 'unknown command; try: rate <station> <parts per minute>');
+  });
   const stop = (signal: string): void => {
+    // What the PLC saw, with its own trigger → ResultCount timing, for whoever ran it (the line bench reads this line).
+    for (const id of stations) log.info({ station: id, counters: sim.counters(id), latency: sim.latency(id) }, 'simulated PLC tally');
     log.info({ signal }, 'stopping simulated PLC');
     sim.stop().then(
       () => process.exit(0),

@@ -7,11 +7,12 @@ import { plcSecurity, securityModes, securityPolicies, userIdentity } from '../o
 import type { Logger } from '../../observability/logger.js';
 import { silentLogger } from '../../observability/logger.js';
 import type { SimCounterTag } from '../tags.js';
+import type { SimNodeLayout } from './sim-address-space.js';
 import { addStationNodes } from './sim-address-space.js';
-import type { SimStationSpec } from './sim-station.js';
+import type { SimLatency, SimStationSpec } from './sim-station.js';
 import { SimStation } from './sim-station.js';
 
-export type { SimStationSpec } from './sim-station.js';
+export type { SimLatency, SimStationSpec } from './sim-station.js';
 export { simPartId } from './sim-station.js';
 
 export interface SimPlcOptions {
@@ -27,6 +28,8 @@ export interface SimPlcOptions {
   readonly logger?: Logger;
   /** Absent: security mode None only, anonymous access (the demo's, tests' and bench's defaults). */
   readonly security?: SimPlcSecurity;
+  /** Node IDs as `ns=1;s=<station>.<Tag>` (default) or S7-1500 style, `ns=1;s="VisionDB_<station>"."<Tag>"`. */
+  readonly nodeLayout?: SimNodeLayout;
 }
 
 export interface SimPlcSecurity {
@@ -47,6 +50,9 @@ export interface SimPlc {
   stop(): Promise<void>;
   /** What the simulated PLC tallied for a station so far. */
   counters(stationId: string): Record<SimCounterTag, number>;
+  /** Trigger → matching ResultCount latency of a station, timed by the simulated PLC itself. */
+  latency(stationId: string): SimLatency;
+  resetLatency(stationId: string): void;
   /** Changes a part station's conveyor rate; 0 stops it. */
   setPartsPerMinute(stationId: string, partsPerMinute: number): void;
   /** Freezes (false) or resumes (true) PlcHeartbeat, as a PLC whose program stopped would. */
@@ -116,7 +122,7 @@ export async function startSimPlc(options: SimPlcOptions): Promise<SimPlc> {
   const batchId = options.batchId ?? SIM_DEFAULT_BATCH_ID;
   for (const spec of options.stations) {
     if (stations.has(spec.id)) throw new Error(`simulated PLC: station ${spec.id} is listed twice`);
-    const nodes = addStationNodes(addressSpace, spec.id);
+    const nodes = addStationNodes(addressSpace, spec.id, options.nodeLayout);
     stations.set(spec.id, new SimStation(spec, nodes, { windowMs: options.windowMs, batchId, interlockReady: options.interlockReady ?? false, logger: log }));
   }
   await server.start();
@@ -144,6 +150,8 @@ export async function startSimPlc(options: SimPlcOptions): Promise<SimPlc> {
     endpoint,
     port,
     counters: (id) => station(id).counters(),
+    latency: (id) => station(id).latency(),
+    resetLatency: (id) => station(id).resetLatency(),
     setPartsPerMinute: (id, n) => station(id).setPartsPerMinute(n),
     setHeartbeatRunning(running) {
       heartbeatRunning = running;

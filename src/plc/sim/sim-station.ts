@@ -26,7 +26,21 @@ export function simPartId(stationId: string, count: number): string {
 interface OpenPart {
   readonly partId: string;
   readonly timer: NodeJS.Timeout;
+  /** performance.now() when the counter was raised. */
+  readonly triggeredAt: number;
 }
+
+/** Trigger → matching ResultCount, as the simulated PLC timed it. */
+export interface SimLatency {
+  /** Answered parts timed. */
+  readonly count: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+}
+
+/** Latencies kept per station; a longer run keeps the newest. */
+const MAX_LATENCY_SAMPLES = 200_000;
 
 /**
  * The PLC logic of one station: a conveyor (or cleaning requests) raising a counter, an inspection
@@ -42,6 +56,7 @@ export class SimStation {
   readonly #open = new Map<number, OpenPart>();
   #count = 0;
   #unmatchedResults = 0;
+  #latencies: number[] = [];
   #timer: NodeJS.Timeout | undefined;
   readonly #interlockReady: boolean;
   #held = false;
@@ -92,6 +107,17 @@ export class SimStation {
     return { ...this.#counters };
   }
 
+  /** Trigger-to-ResultCount latency of the parts answered in their window since the start or the last reset. */
+  latency(): SimLatency {
+    const sorted = Float64Array.from(this.#latencies).sort();
+    const at = (p: number): number => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!);
+    return { count: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: sorted.length === 0 ? 0 : sorted[sorted.length - 1]! };
+  }
+
+  resetLatency(): void {
+    this.#latencies = [];
+  }
+
   #trigger(counter: 'TriggerCount' | 'CleanCheckRequest'): void {
     // A real line does not feed parts to a vision system that is not Ready: the conveyor holds.
     const held = this.#interlockReady && valueOf(this.#nodes, 'Ready') !== true;
@@ -109,7 +135,7 @@ export class SimStation {
     setFromPlc(this.#nodes, 'PartId', partId, at);
     setFromPlc(this.#nodes, counter, count, at);
     const timer = setTimeout(() => this.#windowExpired(count), this.#windowMs);
-    this.#open.set(count, { partId, timer });
+    this.#open.set(count, { partId, timer, triggeredAt: performance.now() });
     this.#bump('PartsTriggered');
   }
 
@@ -131,6 +157,8 @@ export class SimStation {
     }
     clearTimeout(part.timer);
     this.#open.delete(count);
+    if (this.#latencies.length >= MAX_LATENCY_SAMPLES) this.#latencies.splice(0, MAX_LATENCY_SAMPLES / 10);
+    this.#latencies.push(performance.now() - part.triggeredAt);
     this.#bump('ResultsReceived');
     this.#bump(valueOf(this.#nodes, 'Result') === PlcResultCode.pass ? 'Passed' : 'Rejected');
     const echo = valueOf(this.#nodes, 'PartIdEcho');
