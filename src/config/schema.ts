@@ -59,7 +59,10 @@ const rules = z.strictObject({
 });
 
 const stationPlc = z.strictObject({
-  /** Prefix prepended to each tag name to form its node ID, e.g. `ns=1;s=blister.`. */
+  /**
+   * Prefix prepended to each tag name to form its node ID, e.g. `ns=1;s=blister.`, or a pattern
+   * with `{tag}` (and `{station}`), e.g. `ns=3;s="VisionDB"."{tag}"` for an S7-1500 data block.
+   */
   tagPrefix: z.string().min(1).optional(),
   /** Explicit node IDs per tag (override the prefix), e.g. `Result: ns=3;s="VisionDB"."Result"`. */
   tags: z.record(z.string(), z.string().min(1)).default({}),

@@ -5,6 +5,7 @@ import { createLogger } from '../observability/logger.js';
 import type { OpcUaPlcLink } from './opcua.link.js';
 import { Answerer, linkTo, percentile, sleep, waitFor } from './opcua.test-support.js';
 import type { SimPlc } from './sim/sim-plc.js';
+import { simTagPrefix } from './sim/sim-address-space.js';
 import { simPartId, startSimPlc } from './sim/sim-plc.js';
 
 const report = createLogger('info').child({ test: 'plc-link' });
@@ -96,6 +97,23 @@ describe('OpcUaPlcLink against the simulated PLC', () => {
     expect(c.TimedOut).toBe(0);
     expect(c.ResultsReceived).toBeGreaterThanOrEqual(answers.triggers.length - 1);
     expect(c.Mismatched).toBe(0);
+  });
+
+  it('works with an S7-1500-style data block, every name quoted (ns=…;s="VisionDB_blister"."Result")', async () => {
+    sim = await startSimPlc({ port: 0, windowMs: 1500, nodeLayout: 's7', stations: [{ id: 'blister', kind: 'part', partsPerMinute: 0 }] });
+    link = linkTo(sim.endpoint, { tagPrefix: simTagPrefix('blister', 's7') });
+    const answered = new Answerer(link, 'blister', true);
+    await link.start();
+    await waitFor('link ok', () => link?.health().state === 'ok');
+    sim.setPartsPerMinute('blister', 600);
+    await waitFor('ten answered parts', () => sim!.counters('blister').ResultsReceived >= 10);
+    sim.setPartsPerMinute('blister', 0);
+    await sleep(1700);
+    const c = sim.counters('blister');
+    expect(answered.errors).toEqual([]);
+    expect(c.ResultsReceived).toBe(c.PartsTriggered);
+    expect(c.Mismatched).toBe(0);
+    expect(answered.triggers.every((t) => t.partId === simPartId('blister', t.count))).toBe(true);
   });
 
   it('refuses to run against a tag of the wrong data type and names the tag', async () => {

@@ -79,8 +79,9 @@ export class OpcUaPlcLink implements PlcLink {
       endpointMustExist: false,
       ...security,
       keepSessionAlive: true,
-      // -1 = retry for ever; node-opcua backs off exponentially between the two delays.
-      connectionStrategy: { maxRetry: -1, initialDelay: 500, maxDelay: 5000 },
+      // -1 = retry for ever; node-opcua backs off exponentially between the two delays. The ceiling
+      // bounds how long a PLC that is back waits for us: at most 2 s plus the session repair.
+      connectionStrategy: { maxRetry: -1, initialDelay: 250, maxDelay: 2000 },
     });
     this.#client = client;
     this.#observeClient(client);

@@ -12,6 +12,7 @@ export function linkTo(
     stationId?: string;
     counter?: 'TriggerCount' | 'CleanCheckRequest' | null;
     tags?: Partial<StationTagMap>;
+    tagPrefix?: string;
     heartbeatMs?: number;
     heartbeatTimeoutMs?: number;
     logger?: Logger;
@@ -23,7 +24,7 @@ export function linkTo(
     publishingIntervalMs: 20,
     heartbeatMs: opts.heartbeatMs ?? 200,
     heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 2000,
-    stations: [{ id, tags: resolveTagMap(id, { tags: opts.tags ?? {} }), counter: opts.counter === undefined ? 'TriggerCount' : opts.counter }],
+    stations: [{ id, tags: resolveTagMap(id, { tagPrefix: opts.tagPrefix, tags: opts.tags ?? {} }), counter: opts.counter === undefined ? 'TriggerCount' : opts.counter }],
     logger: opts.logger ?? silentLogger(),
   });
 }

@@ -50,13 +50,21 @@ export function defaultTagPrefix(stationId: string): string {
   return `ns=1;s=${stationId}.`;
 }
 
+/**
+ * The node ID of each tag: `tags` first, else `tagPrefix` followed by the tag name, or, where the
+ * prefix holds `{tag}` (and optionally `{station}`), that pattern filled in, for PLCs that quote
+ * each name: `ns=3;s="VisionDB_{station}"."{tag}"` → `ns=3;s="VisionDB_blister"."Result"`.
+ */
 export function resolveTagMap(
   stationId: string,
   plc: { tagPrefix?: string; tags: Readonly<Record<string, string>> },
 ): StationTagMap {
   const prefix = plc.tagPrefix ?? defaultTagPrefix(stationId);
+  const nodeId = prefix.includes('{tag}')
+    ? (name: string) => prefix.replaceAll('{tag}', name).replaceAll('{station}', stationId)
+    : (name: string) => `${prefix}${name}`;
   const map = {} as Record<TagName, string>;
-  for (const name of TAG_NAMES) map[name] = plc.tags[name] ?? `${prefix}${name}`;
+  for (const name of TAG_NAMES) map[name] = plc.tags[name] ?? nodeId(name);
   return map;
 }
 
