@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from './load.js';
+import { configError } from './testing.js';
 
 const base = (security?: unknown) => ({
   dataDir: 'var',
@@ -8,14 +9,6 @@ const base = (security?: unknown) => ({
   stations: [{ id: 'blister', kind: 'part', source: { type: 'replay', path: 'fixtures/blister' }, model: 'det' }],
 });
 
-function errorOf(raw: unknown): string {
-  try {
-    parseConfig(raw, '/etc/lineside', 'line.yaml');
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error('expected the config to be rejected');
-}
 
 describe('config: plc.security', () => {
   it('defaults to None, anonymous, with the PKI folder under the data dir', () => {
@@ -34,11 +27,11 @@ describe('config: plc.security', () => {
   });
 
   it('names the key of a bad mode, policy, unknown key or password source', () => {
-    expect(errorOf(base({ mode: 'Encrypt' }))).toMatch(/^line\.yaml: plc\.security\.mode: /);
-    expect(errorOf(base({ policy: 'Basic128Rsa15' }))).toMatch(/^line\.yaml: plc\.security\.policy: /);
-    expect(errorOf(base({ certificate: 'x' }))).toBe('line.yaml: plc.security: unknown key "certificate"');
-    expect(errorOf(base({ user: { userName: 'vision' } }))).toBe('line.yaml: plc.security.user: give exactly one of password or passwordFile');
-    const both = errorOf(base({ user: { userName: 'vision', password: 'hunter2', passwordFile: 'f' } }));
+    expect(configError(base({ mode: 'Encrypt' }))).toMatch(/^line\.yaml: plc\.security\.mode: /);
+    expect(configError(base({ policy: 'Basic128Rsa15' }))).toMatch(/^line\.yaml: plc\.security\.policy: /);
+    expect(configError(base({ certificate: 'x' }))).toBe('line.yaml: plc.security: unknown key "certificate"');
+    expect(configError(base({ user: { userName: 'vision' } }))).toBe('line.yaml: plc.security.user: give exactly one of password or passwordFile');
+    const both = configError(base({ user: { userName: 'vision', password: 'hunter2', passwordFile: 'f' } }));
     expect(both).toBe('line.yaml: plc.security.user: give exactly one of password or passwordFile');
     expect(both).not.toContain('hunter2');
   });

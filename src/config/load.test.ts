@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile, parseConfig } from './load.js';
+import { configError } from './testing.js';
 
 const base = () => ({
   plc: { endpoint: 'opc.tcp://127.0.0.1:4840' },
@@ -14,14 +15,6 @@ const base = () => ({
   ],
 });
 
-function errorOf(raw: unknown): string {
-  try {
-    parseConfig(raw, '/etc/lineside', 'line.yaml');
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error('expected the config to be rejected');
-}
 
 describe('config', () => {
   it('fills defaults, resolves paths against the config file and freezes the result', () => {
@@ -38,40 +31,40 @@ describe('config', () => {
   it('names the station and the key of a value out of bounds', () => {
     const raw = base();
     (raw.stations[1] as Record<string, unknown>).raiseAfterMs = -5;
-    expect(errorOf(raw)).toMatch(/^line\.yaml: station "gowning": raiseAfterMs: /);
+    expect(configError(raw)).toMatch(/^line\.yaml: station "gowning": raiseAfterMs: /);
   });
 
   it('names the station and the unknown key', () => {
     const raw = base();
     (raw.stations[0] as Record<string, unknown>).maxFrameAge = 100;
-    expect(errorOf(raw)).toContain('station "blister": (top level): unknown key "maxFrameAge"');
+    expect(configError(raw)).toContain('station "blister": (top level): unknown key "maxFrameAge"');
   });
 
   it('names a nested key inside a station', () => {
     const raw = base();
     (raw.stations[0] as Record<string, unknown>).rules = { classes: { empty_pocket: { reject: 1.5 } } };
-    expect(errorOf(raw)).toContain('station "blister": rules.classes.empty_pocket.reject');
+    expect(configError(raw)).toContain('station "blister": rules.classes.empty_pocket.reject');
   });
 
   it('rejects a station that refers to an undefined model', () => {
     const raw = base();
     raw.stations[0]!.model = 'nope';
-    expect(errorOf(raw)).toContain('station "blister": model: "nope" is not defined under models (defined: det)');
+    expect(configError(raw)).toContain('station "blister": model: "nope" is not defined under models (defined: det)');
   });
 
   it('rejects duplicate station ids and an unknown source type', () => {
     const dup = base();
     dup.stations[1]!.id = 'blister';
-    expect(errorOf(dup)).toContain('station "blister": id: duplicate station id');
+    expect(configError(dup)).toContain('station "blister": id: duplicate station id');
     const src = base();
     (src.stations[0]!.source as Record<string, unknown>).type = 'ftp';
-    expect(errorOf(src)).toMatch(/station "blister": source\.type: /);
+    expect(configError(src)).toMatch(/station "blister": source\.type: /);
   });
 
   it('rejects an inconclusive threshold above the reject threshold', () => {
     const raw = base();
     (raw.stations[0] as Record<string, unknown>).rules = { classes: { empty_pocket: { reject: 0.5, inconclusive: 0.7 } } };
-    expect(errorOf(raw)).toContain('rules.classes.empty_pocket.inconclusive: 0.7 must not exceed reject (0.5)');
+    expect(configError(raw)).toContain('rules.classes.empty_pocket.inconclusive: 0.7 must not exceed reject (0.5)');
   });
 
   it('reports broken YAML with its line', () => {

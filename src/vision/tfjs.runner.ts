@@ -1,15 +1,16 @@
 import type { Worker } from 'node:worker_threads';
 import { ErrorCode, LinesideError } from '../domain/errors.js';
-import type { BenchResult, ModelRunner, RunResult } from './model-runner.js';
+import { PooledRunner, type RunAnswer } from './pooled-runner.js';
 import { readTfjsGraphModelFiles } from './tfjs-model-files.js';
 import type { TfjsBackendChoice, TfjsBackendName, TfjsReady, TfjsWorkerReply, TfjsWorkerRequest, TfjsWorkerSetup } from './tfjs-protocol.js';
 import { createInferenceWorker, WorkerPool } from './worker-pool.js';
-import type { IoInfo, WireTensor } from './worker-protocol.js';
 
 /** How long close() lets a worker dispose its model before terminating it anyway. */
 const DISPOSE_WAIT_MS = 1000;
 
-type Answer = Exclude<TfjsWorkerReply, TfjsReady | { type: 'failed' }>;
+type DisposeRequest = Extract<TfjsWorkerRequest, { type: 'dispose' }>;
+type DisposedReply = Extract<TfjsWorkerReply, { type: 'disposed' }>;
+type Answer = RunAnswer | DisposedReply;
 
 export interface TfjsRunnerOptions {
   /** Worker threads, each with its own copy of the model: the pool's parallelism. */
@@ -28,9 +29,7 @@ export function createTfjsWorker(setup: TfjsWorkerSetup): Worker {
 }
 
 /** A pool of inference workers for one TF.js graph model (model.json + weight shards). */
-export class TfjsRunner implements ModelRunner {
-  readonly inputs: readonly IoInfo[];
-  readonly outputs: readonly IoInfo[];
+export class TfjsRunner extends PooledRunner<DisposeRequest, DisposedReply> {
   /** The backend every worker runs on. */
   readonly backend: TfjsBackendName;
   /** Threads per worker the backend really uses (0: the backend does not say). */
@@ -39,12 +38,9 @@ export class TfjsRunner implements ModelRunner {
   readonly notes: readonly string[];
   /** Absolute path of the model's model.json. */
   readonly modelJson: string;
-  readonly #pool: WorkerPool<TfjsWorkerRequest, Answer>;
 
   private constructor(pool: WorkerPool<TfjsWorkerRequest, Answer>, ready: TfjsReady, modelJson: string) {
-    this.#pool = pool;
-    this.inputs = ready.inputs;
-    this.outputs = ready.outputs;
+    super(pool, ready);
     this.backend = ready.backend;
     this.threads = ready.threads;
     this.notes = ready.notes;
@@ -71,25 +67,8 @@ export class TfjsRunner implements ModelRunner {
     }
   }
 
-  /** Live workers (not crashed, not closed). */
-  get liveWorkers(): number {
-    return this.#pool.liveWorkers;
-  }
-
-  async run(input: WireTensor): Promise<RunResult> {
-    const reply = await this.#pool.request((id) => ({ type: 'run', id, input }), [input.data.buffer as ArrayBuffer]);
-    if (reply.type !== 'result') throw new LinesideError(ErrorCode.modelRun, 'unexpected worker reply');
-    return { outputs: reply.outputs, inferMs: reply.inferMs };
-  }
-
-  async bench(input: WireTensor, iterations: number): Promise<BenchResult> {
-    const reply = await this.#pool.request((id) => ({ type: 'bench', id, input, iterations }));
-    if (reply.type !== 'bench') throw new LinesideError(ErrorCode.modelRun, 'unexpected worker reply');
-    return { times: reply.times, wallMs: reply.wallMs };
-  }
-
   /** Refuses what is queued or in flight, lets each worker dispose its model (briefly), stops them. */
-  close(): Promise<void> {
-    return this.#pool.close((id) => ({ type: 'dispose', id }), DISPOSE_WAIT_MS);
+  override close(): Promise<void> {
+    return this.pool.close((id) => ({ type: 'dispose', id }), DISPOSE_WAIT_MS);
   }
 }
