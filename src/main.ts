@@ -25,6 +25,7 @@ import { EvidenceWriter } from './store/evidence.js';
 import { Store } from './store/store.js';
 import { singleStage, twoStage } from './vision/inspector.js';
 import { Model } from './vision/model.js';
+import { renderBatchReport } from './tools/report.js';
 import { buildWebApp, type CameraView } from './web/app.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -255,6 +256,12 @@ export class Appliance {
         const ok = await camera.setReference();
         if (ok) this.log.info({ stationId, by }, 'camera reference view replaced');
         return ok;
+      },
+      batches: () => this.store.batches(20),
+      batchReport: async (batchId, format, client) => {
+        const report = this.store.batchReport(batchId, { generatedBy: { user: `web ${client}`, role: 'viewer' }, line: this.config.line });
+        this.log.info({ batchId, format, client, contentSha256: report.contentSha256 }, 'batch report exported');
+        return renderBatchReport(report, format);
       },
       metrics: this.metrics,
       logger: this.log,

@@ -11,6 +11,7 @@ import type { ImageHealthReport } from '../sources/image-health.js';
 import type { HealthReport } from '../stations/supervisor.js';
 import type { StationHealth } from '../stations/station.js';
 import type { VerdictCounters } from '../store/inspection.repository.js';
+import { isReportFormat, REPORT_FORMATS, type ReportFormat } from '../tools/report.js';
 import { errorHandler } from './errors.js';
 import { renderPage } from './page.js';
 
@@ -33,6 +34,10 @@ export interface WebDeps {
   readonly requestCheck: (stationId: string, by: string) => Promise<StoredInspection | null>;
   /** Makes the camera's latest frame its reference view; false when it has no frame yet. */
   readonly setReference: (stationId: string, by: string) => Promise<boolean>;
+  /** Recent batches for the report list, newest first. */
+  readonly batches: () => ReadonlyArray<{ batchId: string; from: number; to: number; inspections: number }>;
+  /** A batch's report, rendered; the export is recorded with who asked for it. */
+  readonly batchReport: (batchId: string, format: ReportFormat, client: string) => Promise<{ body: Buffer; fileName: string; contentType: string }>;
   readonly metrics: Metrics;
   readonly logger: Logger;
 }
@@ -119,6 +124,24 @@ export function buildWebApp(deps: WebDeps) {
     if (!ok) throw new LinesideError(ErrorCode.badRequest, `station "${req.params.id}" has no frame yet to take as the reference view`);
     reply.code(201);
     return { stationId: req.params.id, reference: 'set' };
+  });
+
+  app.get('/api/batches', async () =>
+    deps.batches().map((b) => ({
+      batchId: b.batchId,
+      from: new Date(b.from).toISOString(),
+      to: new Date(b.to).toISOString(),
+      inspections: b.inspections,
+      reports: Object.fromEntries(REPORT_FORMATS.map((f) => [f, `/api/batches/${encodeURIComponent(b.batchId)}/report?format=${f}`])),
+    })),
+  );
+
+  app.get<{ Params: { batchId: string }; Querystring: { format?: string } }>('/api/batches/:batchId/report', async (req, reply) => {
+    const format = req.query.format ?? 'pdf';
+    if (!isReportFormat(format)) throw new LinesideError(ErrorCode.badRequest, `format must be one of ${REPORT_FORMATS.join(', ')}, not "${format}"`);
+    const r = await deps.batchReport(req.params.batchId, format, req.ip);
+    reply.type(r.contentType).header('content-disposition', `attachment; filename="${r.fileName}"`).header('cache-control', 'no-store');
+    return reply.send(r.body);
   });
 
   app.get('/metrics', async (_req, reply) => {

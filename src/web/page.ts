@@ -33,6 +33,7 @@ export function renderPage(line: string, version: string): string {
   button { font-size:1rem; min-height:48px; padding:.5rem 1rem; border-radius:.4rem; border:1px solid #0004; background:#1f5fbf; color:#fff; cursor:pointer; }
   button:disabled { opacity:.5; }
   .alarms { color:var(--bad); font-weight:600; }
+  a.download { display:inline-block; min-height:48px; min-width:48px; padding:.75rem .5rem; }
 </style>
 </head>
 <body>
@@ -44,6 +45,7 @@ export function renderPage(line: string, version: string): string {
   <span class="meta" style="color:#ccd">v${escapeHtml(version)} · <a href="/metrics" style="color:#ccd">metrics</a> · <a href="/healthz" style="color:#ccd">healthz</a></span>
 </header>
 <main id="stations" aria-live="polite"></main>
+<section id="batches" class="station" style="margin:0 1rem 1rem"><h2>Batch reports</h2><div id="batch-list" class="meta">…</div></section>
 <script>
 const SHAPE = { pass: '✔ PASS', reject: '✖ REJECT', inconclusive: '? INCONCLUSIVE', not_inspected: '⊘ NOT INSPECTED' };
 const HMARK = { ok: '✔', starting: '…', degraded: '▲', down: '✖' };
@@ -112,8 +114,19 @@ document.addEventListener('click', async (e) => {
   await fetch('/api/stations/' + encodeURIComponent(id) + '/check', { method: 'POST' });
   refresh();
 });
+async function refreshBatches() {
+  try {
+    const batches = await fetch('/api/batches').then((r) => r.json());
+    document.getElementById('batch-list').innerHTML = batches.length === 0 ? 'No batch recorded yet.' :
+      '<table class="counters"><tr><th>batch</th><th>from</th><th>to</th><th>inspections</th><th>report</th></tr>' +
+      batches.map((b) => '<tr data-batch="' + esc(b.batchId) + '"><td>' + esc(b.batchId) + '</td><td>' + new Date(b.from).toLocaleString() + '</td><td>' + new Date(b.to).toLocaleString() + '</td><td>' + b.inspections + '</td><td>' +
+        Object.entries(b.reports).map(([f, url]) => '<a class="download" href="' + esc(url) + '">' + f.toUpperCase() + '</a>').join(' · ') + '</td></tr>').join('') + '</table>';
+  } catch (e) { /* the station tiles already say the appliance is unreachable */ }
+}
 refresh();
+refreshBatches();
 setInterval(refresh, 1000);
+setInterval(refreshBatches, 10000);
 </script>
 </body>
 </html>`;
