@@ -257,6 +257,7 @@ export class Appliance {
         if (ok) this.log.info({ stationId, by }, 'camera reference view replaced');
         return ok;
       },
+      bus: this.bus,
       batches: () => this.store.batches(20),
       batchReport: async (batchId, format, client) => {
         const report = this.store.batchReport(batchId, { generatedBy: { user: `web ${client}`, role: 'viewer' }, line: this.config.line });

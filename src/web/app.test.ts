@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { StationConfig } from '../config/schema.js';
 import { HealthState, type ComponentHealth } from '../domain/health.js';
+import type { LinesideEvents } from '../domain/events.js';
 import type { StoredInspection } from '../domain/inspection.js';
+import { TypedEmitter } from '../domain/typed-emitter.js';
 import { silentLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { Store } from '../store/store.js';
@@ -47,6 +49,7 @@ function deps(plc: ComponentHealth): WebDeps {
     evidenceFile: (p) => p,
     requestCheck: async () => null,
     setReference: async () => false,
+    bus: new TypedEmitter<LinesideEvents>(),
     batches: () => store.batches(20),
     batchReport: async (batchId, format, client) => renderBatchReport(store.batchReport(batchId, { generatedBy: { user: `web ${client}`, role: 'viewer' } }), format),
     metrics,

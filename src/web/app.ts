@@ -3,7 +3,9 @@ import { stat } from 'node:fs/promises';
 import Fastify, { LogController } from 'fastify';
 import type { StationConfig } from '../config/schema.js';
 import { ErrorCode, LinesideError } from '../domain/errors.js';
+import type { LinesideEvents } from '../domain/events.js';
 import type { StoredInspection } from '../domain/inspection.js';
+import type { TypedEmitter } from '../domain/typed-emitter.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SourceStats } from '../sources/frame-source.js';
@@ -13,6 +15,7 @@ import type { StationHealth } from '../stations/station.js';
 import type { VerdictCounters } from '../store/inspection.repository.js';
 import { isReportFormat, REPORT_FORMATS, type ReportFormat } from '../tools/report.js';
 import { errorHandler } from './errors.js';
+import { EventStream } from './event-stream.js';
 import { renderPage } from './page.js';
 
 /** What the web layer may see and do; nothing else of the application reaches it. */
@@ -38,6 +41,8 @@ export interface WebDeps {
   readonly batches: () => ReadonlyArray<{ batchId: string; from: number; to: number; inspections: number }>;
   /** A batch's report, rendered; the export is recorded with who asked for it. */
   readonly batchReport: (batchId: string, format: ReportFormat, client: string) => Promise<{ body: Buffer; fileName: string; contentType: string }>;
+  /** The appliance's events, streamed to the page. */
+  readonly bus: TypedEmitter<LinesideEvents>;
   readonly metrics: Metrics;
   readonly logger: Logger;
 }
@@ -73,12 +78,27 @@ function inspectionJson(i: StoredInspection): Record<string, unknown> {
 
 /** Builds the app without listening, so tests use `inject()`. */
 export function buildWebApp(deps: WebDeps) {
-  const app = Fastify({ loggerInstance: deps.logger.child({ component: 'web' }), logController: new LogController({ disableRequestLogging: true }) });
+  // forceCloseConnections: a stop ends the page's event streams and does not wait for the
+  // browsers' keep-alive sockets to go idle.
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'web' }),
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: true,
+  });
   app.setErrorHandler(errorHandler(deps.logger));
 
   app.get('/', async (_req, reply) => {
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');
     return renderPage(deps.line, deps.version);
+  });
+
+  const events = new EventStream(deps.bus, { inspection: inspectionJson });
+  app.addHook('preClose', async () => events.close());
+  app.get<{ Querystring: { lastEventId?: string } }>('/api/events', (req, reply) => {
+    const raw = req.headers['last-event-id'] ?? req.query.lastEventId;
+    const lastId = raw === undefined || Array.isArray(raw) ? null : Number(raw);
+    reply.hijack();
+    events.serve(reply.raw, lastId !== null && Number.isSafeInteger(lastId) && lastId >= 0 ? lastId : null);
   });
 
   app.get('/healthz', async (_req, reply) => {

@@ -1,6 +1,8 @@
 /**
  * The status page: one self-contained HTML document (no CDN, fonts or scripts from elsewhere).
- * It polls the JSON API once a second; status is shown by text and shape as well as colour.
+ * Events from the appliance arrive as Server-Sent Events (`/api/events`) and the tiles refresh from
+ * the JSON API on each, at most 4 times a second; the browser's EventSource reconnects by itself
+ * and resumes from the last event it saw. Status is shown by text and shape as well as colour.
  */
 export function renderPage(line: string, version: string): string {
   return `<!doctype html>
@@ -42,6 +44,7 @@ export function renderPage(line: string, version: string): string {
   <span id="overall" class="pill" role="status">…</span>
   <span id="plc" class="pill">PLC …</span>
   <span id="storage" class="pill">storage …</span>
+  <span id="live" class="pill" data-testid="live">○ connecting…</span>
   <span class="meta" style="color:#ccd">v${escapeHtml(version)} · <a href="/metrics" style="color:#ccd">metrics</a> · <a href="/healthz" style="color:#ccd">healthz</a></span>
 </header>
 <main id="stations" aria-live="polite"></main>
@@ -123,9 +126,19 @@ async function refreshBatches() {
         Object.entries(b.reports).map(([f, url]) => '<a class="download" href="' + esc(url) + '">' + f.toUpperCase() + '</a>').join(' · ') + '</td></tr>').join('') + '</table>';
   } catch (e) { /* the station tiles already say the appliance is unreachable */ }
 }
+let refreshing = null;
+function soon() {
+  if (!refreshing) refreshing = setTimeout(() => { refreshing = null; refresh(); }, 250);
+}
+const live = document.getElementById('live');
+const events = new EventSource('/api/events');
+events.onopen = () => { live.textContent = '● live'; live.className = 'pill ok'; soon(); };
+events.onerror = () => { live.textContent = '○ reconnecting…'; live.className = 'pill bad'; };
+for (const type of ['inspection', 'alarm', 'health', 'reset']) events.addEventListener(type, soon);
 refresh();
 refreshBatches();
-setInterval(refresh, 1000);
+// Camera rates and health details change without events: a slow refresh keeps them current.
+setInterval(refresh, 5000);
 setInterval(refreshBatches, 10000);
 </script>
 </body>
