@@ -57,6 +57,7 @@ export class Appliance {
   readonly stations: Station[] = [];
   readonly cameras = new Map<string, Camera>();
   web: ReturnType<typeof buildWebApp> | null = null;
+  #tlsFiles: { cert: Buffer; key: Buffer } | undefined;
   readonly #stops: Array<{ name: string; stop: () => Promise<void> | void }> = [];
 
   private constructor(config: Config, logger: Logger) {
@@ -78,7 +79,7 @@ export class Appliance {
 
   get httpUrl(): string {
     const addr = this.web?.server.address() as AddressInfo | null;
-    return addr ? `http://${addr.address}:${addr.port}` : '';
+    return addr ? `${this.config.http.tls ? 'https' : 'http'}://${addr.address}:${addr.port}` : '';
   }
 
   async stop(): Promise<void> {
@@ -94,6 +95,7 @@ export class Appliance {
   async #start(): Promise<void> {
     const { config, log } = this;
     log.info({ version: VERSION, line: config.line, stations: config.stations.map((s) => s.id), dataDir: config.dataDir }, 'lineside starting');
+    this.#tlsFiles = this.#tls();
 
     this.store = Store.open(config.dataDir);
     this.#stops.push({ name: 'store', stop: () => this.store.close() });
@@ -228,9 +230,24 @@ export class Appliance {
     }
   }
 
+  /** The page's certificate and key, read once; a file that cannot be read names its key. */
+  #tls(): { cert: Buffer; key: Buffer } | undefined {
+    const tls = this.config.http.tls;
+    if (!tls) return undefined;
+    const read = (key: 'certFile' | 'keyFile'): Buffer => {
+      try {
+        return readFileSync(tls[key]);
+      } catch (e) {
+        throw new LinesideError(ErrorCode.config, `http.tls.${key}: cannot read ${tls[key]}: ${reasonOf(e)}`, { cause: e });
+      }
+    };
+    return { cert: read('certFile'), key: read('keyFile') };
+  }
+
   async #listen(): Promise<void> {
     const web = buildWebApp({
       line: this.config.line,
+      tls: this.#tlsFiles,
       version: VERSION,
       stations: () =>
         this.stations.map((s) => ({

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import Fastify, { LogController } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { StationConfig } from '../config/schema.js';
 import { ErrorCode, LinesideError } from '../domain/errors.js';
 import type { LinesideEvents } from '../domain/events.js';
@@ -16,6 +16,7 @@ import type { VerdictCounters } from '../store/inspection.repository.js';
 import { isReportFormat, REPORT_FORMATS, type ReportFormat } from '../tools/report.js';
 import { errorHandler } from './errors.js';
 import { EventStream } from './event-stream.js';
+import { registerSecurityHeaders } from './security-headers.js';
 import { renderPage } from './page.js';
 
 /** What the web layer may see and do; nothing else of the application reaches it. */
@@ -41,6 +42,8 @@ export interface WebDeps {
   readonly batches: () => ReadonlyArray<{ batchId: string; from: number; to: number; inspections: number }>;
   /** A batch's report, rendered; the export is recorded with who asked for it. */
   readonly batchReport: (batchId: string, format: ReportFormat, client: string) => Promise<{ body: Buffer; fileName: string; contentType: string }>;
+  /** PEM certificate and key: the page is served over HTTPS (cookies get Secure, HSTS is sent). */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   /** The appliance's events, streamed to the page. */
   readonly bus: TypedEmitter<LinesideEvents>;
   readonly metrics: Metrics;
@@ -80,16 +83,19 @@ function inspectionJson(i: StoredInspection): Record<string, unknown> {
 export function buildWebApp(deps: WebDeps) {
   // forceCloseConnections: a stop ends the page's event streams and does not wait for the
   // browsers' keep-alive sockets to go idle.
-  const app = Fastify({
+  const options = {
     loggerInstance: deps.logger.child({ component: 'web' }),
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
-  });
+  };
+  // Routes and hooks do not depend on the server's type; one instance type keeps them so.
+  const app = (deps.tls ? Fastify({ ...options, https: { cert: deps.tls.cert, key: deps.tls.key } }) : Fastify(options)) as unknown as FastifyInstance;
   app.setErrorHandler(errorHandler(deps.logger));
+  registerSecurityHeaders(app, { secure: deps.tls !== undefined });
 
   app.get('/', async (_req, reply) => {
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');
-    return renderPage(deps.line, deps.version);
+    return renderPage(deps.line, deps.version, reply.cspNonce);
   });
 
   const events = new EventStream(deps.bus, { inspection: inspectionJson });

@@ -4,7 +4,7 @@
  * the JSON API on each, at most 4 times a second; the browser's EventSource reconnects by itself
  * and resumes from the last event it saw. Status is shown by text and shape as well as colour.
  */
-export function renderPage(line: string, version: string): string {
+export function renderPage(line: string, version: string, nonce: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -49,7 +49,7 @@ export function renderPage(line: string, version: string): string {
 </header>
 <main id="stations" aria-live="polite"></main>
 <section id="batches" class="station" style="margin:0 1rem 1rem"><h2>Batch reports</h2><div id="batch-list" class="meta">…</div></section>
-<script>
+<script nonce="${nonce}">
 const SHAPE = { pass: '✔ PASS', reject: '✖ REJECT', inconclusive: '? INCONCLUSIVE', not_inspected: '⊘ NOT INSPECTED' };
 const HMARK = { ok: '✔', starting: '…', degraded: '▲', down: '✖' };
 const ALARM_BITS = ['camera lost','model unhealthy','PPE violation','cleaning failed','storage','PLC heartbeat lost','inspection errors','missed triggers'];
