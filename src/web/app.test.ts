@@ -11,7 +11,7 @@ import { silentLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { Store } from '../store/store.js';
 import { renderBatchReport } from '../tools/report.js';
-import { buildWebApp, type WebDeps } from './app.js';
+import { buildWebApp, servedRoutes, type WebDeps } from './app.js';
 
 const ok: ComponentHealth = { state: HealthState.ok, since: 0 };
 const down: ComponentHealth = { state: HealthState.down, detail: 'PLC not reachable at opc.tcp://127.0.0.1:4840', since: 0 };
@@ -107,6 +107,16 @@ describe('web app', () => {
     expect(json.generatedBy.user).toBe('web 127.0.0.1');
     expect((await app.inject(`/api/batches/${inspection.batchId}/report?format=xlsx`)).statusCode).toBe(400);
     expect((await app.inject('/api/batches/NO-SUCH/report')).json()).toMatchObject({ error: 'LINESIDE_ERR_NOT_FOUND' });
+  });
+
+  it('describes exactly the routes it serves in its OpenAPI document, readable at /docs', async () => {
+    const app = buildWebApp(deps(ok));
+    const doc = (await app.inject('/docs/openapi.json')).json() as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    expect(doc.openapi).toBe('3.1.0');
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`));
+    expect(servedRoutes(app).sort()).toEqual(documented.sort());
+    const page = await app.inject('/docs');
+    expect(page.body).toContain('<code>/api/batches/{batchId}/report</code>');
   });
 
   it('serves the status page without anything from outside the box', async () => {

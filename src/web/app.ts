@@ -16,6 +16,7 @@ import type { VerdictCounters } from '../store/inspection.repository.js';
 import { isReportFormat, REPORT_FORMATS, type ReportFormat } from '../tools/report.js';
 import { errorHandler } from './errors.js';
 import { EventStream } from './event-stream.js';
+import { openApiDocument, renderDocs } from './openapi.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import { renderPage } from './page.js';
 
@@ -79,6 +80,13 @@ function inspectionJson(i: StoredInspection): Record<string, unknown> {
   };
 }
 
+const ROUTES = new WeakMap<FastifyInstance, string[]>();
+
+/** Every route the app serves, as `METHOD /path/:param` (the OpenAPI document must list exactly these). */
+export function servedRoutes(app: FastifyInstance): string[] {
+  return [...(ROUTES.get(app) ?? [])];
+}
+
 /** Builds the app without listening, so tests use `inject()`. */
 export function buildWebApp(deps: WebDeps) {
   // forceCloseConnections: a stop ends the page's event streams and does not wait for the
@@ -91,6 +99,11 @@ export function buildWebApp(deps: WebDeps) {
   // Routes and hooks do not depend on the server's type; one instance type keeps them so.
   const app = (deps.tls ? Fastify({ ...options, https: { cert: deps.tls.cert, key: deps.tls.key } }) : Fastify(options)) as unknown as FastifyInstance;
   app.setErrorHandler(errorHandler(deps.logger));
+  const served: string[] = [];
+  ROUTES.set(app, served);
+  app.addHook('onRoute', (r) => {
+    for (const m of [r.method].flat()) if (m !== 'HEAD') served.push(`${m} ${r.url}`);
+  });
   registerSecurityHeaders(app, { secure: deps.tls !== undefined });
 
   app.get('/', async (_req, reply) => {
@@ -169,6 +182,10 @@ export function buildWebApp(deps: WebDeps) {
     reply.type(r.contentType).header('content-disposition', `attachment; filename="${r.fileName}"`).header('cache-control', 'no-store');
     return reply.send(r.body);
   });
+
+  const apiDoc = openApiDocument(deps.version, { signIn: false });
+  app.get('/docs/openapi.json', async () => apiDoc);
+  app.get('/docs', async (_req, reply) => reply.type('text/html; charset=utf-8').send(renderDocs(apiDoc)));
 
   app.get('/metrics', async (_req, reply) => {
     reply.type(deps.metrics.registry.contentType);
