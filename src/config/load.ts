@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { ErrorCode, LinesideError } from '../domain/errors.js';
+import { checkRecipes } from './recipes.js';
 import { configSchema, type Config, type SourceConfig } from './schema.js';
 
 /**
@@ -107,6 +108,7 @@ function crossCheck(cfg: Config, label: string): void {
       }
     }
   }
+  checkRecipes(cfg, label);
   for (const simId of Object.keys(cfg.plc.simulate?.stations ?? {})) {
     if (!seen.has(simId)) throw new LinesideError(ErrorCode.config, `${label}: plc.simulate.stations.${simId}: no station with this id`);
   }
@@ -133,6 +135,8 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
     const keys = issue.keys;
     message = `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}`;
   }
+  // A bad key of a mapping (e.g. a recipe index): say what the key must be, not only that it is bad.
+  if (issue.code === 'invalid_key' && issue.issues[0]) message = `key: ${issue.issues[0].message}`;
   const key = path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
   return `${where}${key || '(top level)'}: ${message}`;
 }

@@ -58,6 +58,45 @@ const rules = z.strictObject({
   expectCount: z.strictObject({ label: z.string().min(1), count: z.number().int().min(0), code: z.number().int().min(1).max(32767).default(90) }).optional(),
 });
 
+/** What a recipe may change of a station's rules; each key given replaces the station's own. */
+const recipeRules = z.strictObject({
+  roi: roi.optional(),
+  classes: z.record(z.string().min(1), classRule).optional(),
+  minScore: z.number().min(0).max(1).optional(),
+  expectCount: z.strictObject({ label: z.string().min(1), count: z.number().int().min(0), code: z.number().int().min(1).max(32767).default(90) }).optional(),
+});
+
+const secondStage = z.strictObject({
+  /** Key into `models`: the model that judges each region. */
+  model: id,
+  /** Region labels passed on; omit for every detection. */
+  classes: z.array(z.string().min(1)).default([]),
+  /** Regions scoring below this are not passed on. */
+  minScore: z.number().min(0).max(1).default(0.5),
+  /** Margin added around each region before cropping, as a fraction of its size. */
+  pad: z.number().min(0).max(1).default(0.1),
+  /** At most this many regions per frame, highest scores first. */
+  maxRegions: z.number().int().min(1).max(256).default(32),
+});
+
+/**
+ * One product/format the PLC selects by `RecipeIndex`: the keys a changeover changes. Keys left
+ * out are the station's own; `secondStage: null` runs the recipe without the station's second stage.
+ */
+const recipe = z.strictObject({
+  name: z.string().min(1).max(80).optional(),
+  /** Key into `models`. */
+  model: id.optional(),
+  secondStage: secondStage.nullable().optional(),
+  rules: recipeRules.optional(),
+});
+
+/** PLC RecipeIndex (an Int16 the PLC writes, 0 … 32767) → recipe. */
+const recipes = z.record(
+  z.string().regex(/^(0|[1-9][0-9]{0,4})$/, 'recipe index must be a whole number from 0 to 32767').refine((k) => Number(k) <= 32767, 'recipe index must be a whole number from 0 to 32767'),
+  recipe,
+);
+
 const stationPlc = z.strictObject({
   /**
    * Prefix prepended to each tag name to form its node ID, e.g. `ns=1;s=blister.`, or a pattern
@@ -79,20 +118,7 @@ const stationBase = {
    * model (classifier or anomaly). Its answer comes back as a detection labelled `<region>/<class>`
    * on the region's box, for the rules, e.g. `face/no_mask: { reject: 0.5, code: 20 }`.
    */
-  secondStage: z
-    .strictObject({
-      /** Key into `models`: the model that judges each region. */
-      model: id,
-      /** Region labels passed on; omit for every detection. */
-      classes: z.array(z.string().min(1)).default([]),
-      /** Regions scoring below this are not passed on. */
-      minScore: z.number().min(0).max(1).default(0.5),
-      /** Margin added around each region before cropping, as a fraction of its size. */
-      pad: z.number().min(0).max(1).default(0.1),
-      /** At most this many regions per frame, highest scores first. */
-      maxRegions: z.number().int().min(1).max(256).default(32),
-    })
-    .optional(),
+  secondStage: secondStage.optional(),
   rules: rules.default({ classes: {}, minScore: 0.25 }),
   plc: stationPlc.default({ tags: {} }),
   /** Bounded queue between trigger and inspection; a trigger that finds it full is answered not-inspected. */
@@ -119,6 +145,11 @@ const partStation = z.strictObject({
   trigger: z.enum(['plc', 'interval', 'frame']).default('plc'),
   /** A frame older than this when inspected is never inspected (answer not-inspected). */
   maxFrameAgeMs: z.number().int().min(10).max(60_000).default(2000),
+  /**
+   * Recipes by PLC `RecipeIndex` (trigger: plc only). Omit and the station's own model and rules
+   * serve every index the PLC selects; give them and an index not listed stops the station.
+   */
+  recipes: recipes.optional(),
 });
 
 const zoneStation = z.strictObject({
@@ -234,4 +265,5 @@ export type CleaningStationConfig = Extract<StationConfig, { kind: 'cleaning' }>
 export type SourceConfig = z.output<typeof sourceSchema>;
 export type ModelConfig = z.output<typeof modelSchema>;
 export type RulesConfig = StationConfig['rules'];
+export type RecipeConfig = z.output<typeof recipe>;
 export type PlcConfig = Config['plc'];
