@@ -97,11 +97,17 @@ async function main(): Promise<void> {
     model: singleStage(model),
     recorder,
     alarms,
-    plc: { onTrigger: (_id, h) => ((fire = h), () => (fire = null)) },
+    // The PLC selects recipe 1 (the triggers below carry it), as the simulated PLC does at start.
+    plc: {
+      onTrigger: (_id, h) => ((fire = h), () => (fire = null)),
+      onRecipeIndex: (_id, h) => (h(1), () => undefined),
+      setRecipeIndexActive: () => undefined,
+    },
     metrics,
     logger: log,
   });
   await station.start();
+  await station.recipes?.settled();
 
   const sample = readFileSync(join(fixtures, readdirSync(fixtures).find((f) => f.endsWith('.jpg'))!));
   let count = 0;

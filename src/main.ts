@@ -23,9 +23,11 @@ import type { Station } from './stations/station.js';
 import { Supervisor } from './stations/supervisor.js';
 import { EvidenceWriter } from './store/evidence.js';
 import { Store } from './store/store.js';
-import { singleStage, twoStage } from './vision/inspector.js';
 import { Model } from './vision/model.js';
 import { renderBatchReport } from './tools/report.js';
+import { stationModelKeys } from './config/recipes.js';
+import type { AuditLog } from './records/audit.js';
+import { inspectorFor, listedRecipes } from './stations/recipe-switch.js';
 import { buildWebApp, type CameraView } from './web/app.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -60,14 +62,18 @@ export class Appliance {
   #tlsFiles: { cert: Buffer; key: Buffer } | undefined;
   readonly #stops: Array<{ name: string; stop: () => Promise<void> | void }> = [];
 
-  private constructor(config: Config, logger: Logger) {
+  /** Where GMP-relevant changes the appliance makes itself (recipe changes) are audited. */
+  readonly #audit: AuditLog | undefined;
+
+  private constructor(config: Config, logger: Logger, audit: AuditLog | undefined) {
     this.config = config;
     this.log = logger;
+    this.#audit = audit;
   }
 
   /** Start everything; on failure, stop what started and rethrow. */
-  static async start(config: Config, opts: { logger?: Logger } = {}): Promise<Appliance> {
-    const app = new Appliance(config, opts.logger ?? createLogger(config.log.level));
+  static async start(config: Config, opts: { logger?: Logger; audit?: AuditLog } = {}): Promise<Appliance> {
+    const app = new Appliance(config, opts.logger ?? createLogger(config.log.level), opts.audit);
     try {
       await app.#start();
     } catch (e) {
@@ -166,7 +172,9 @@ export class Appliance {
         this.cameras.set(sc.id, camera);
         station = createStation(sc, {
           source: camera,
-          model: sc.secondStage ? twoStage(this.models.get(sc.model)!, this.models.get(sc.secondStage.model)!, sc.secondStage) : singleStage(this.models.get(sc.model)!),
+          model: inspectorFor(sc, (key) => this.models.get(key)!),
+          recipes: listedRecipes(sc, (key) => this.models.get(key)!),
+          audit: this.#audit,
           recorder: this.recorder,
           alarms: this.alarms,
           plc,
@@ -217,7 +225,8 @@ export class Appliance {
   /** Load every model once; a failure names each station that uses it and the file. */
   async #loadModels(): Promise<void> {
     for (const [key, mc] of Object.entries(this.config.models)) {
-      const users = this.config.stations.filter((s) => s.model === key || s.secondStage?.model === key).map((s) => `"${s.id}"`);
+      // Recipes' models too: a changeover must not wait for a model file, nor fail on a broken one.
+      const users = this.config.stations.filter((s) => stationModelKeys(s).includes(key)).map((s) => `"${s.id}"`);
       if (users.length === 0) continue;
       try {
         const model = await Model.load(key, mc);

@@ -11,6 +11,8 @@ export const AlarmBit = {
   plcHeartbeatLost: 5,
   inspectionErrors: 6,
   missedTriggers: 7,
+  /** The PLC selected a RecipeIndex the station has no recipe for: every part is answered not-inspected. */
+  recipeUnknown: 8,
 } as const;
 export type AlarmCategory = keyof typeof AlarmBit;
 

@@ -19,7 +19,10 @@ export interface InspectionRecord {
   readonly triggerCount: number | null;
   readonly partId: string | null;
   readonly batchId: string | null;
+  /** The recipe the part was inspected with (for a part not inspected: the index the PLC triggered it with). */
   readonly recipeIndex: number | null;
+  /** The recipe's `name`, when it has one and was used. */
+  readonly recipeName?: string | null;
   readonly verdict: Verdict;
   /** Why the verdict is not pass (rule, error code and message). */
   readonly reason: string | null;

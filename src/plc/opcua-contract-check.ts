@@ -18,7 +18,7 @@ export function subscribedTags(station: ContractStation): TagName[] {
 }
 
 /** Tags the link writes for a station. */
-export const WRITTEN_TAGS: readonly TagName[] = ['Result', 'RejectCode', 'PartIdEcho', 'Score', 'ResultCount', 'Ready', 'VisionHeartbeat', 'AlarmWord'];
+export const WRITTEN_TAGS: readonly TagName[] = ['Result', 'RejectCode', 'PartIdEcho', 'Score', 'ResultCount', 'Ready', 'VisionHeartbeat', 'AlarmWord', 'RecipeIndexActive'];
 
 /**
  * Reads the DataType of every node the link uses and compares it with the tag contract. Returns

@@ -124,6 +124,10 @@ export class OpcUaPlcLink implements PlcLink {
     return this.#inputs.onTrigger(stationId, handler);
   }
 
+  onRecipeIndex(stationId: string, handler: (index: number) => void): () => void {
+    return this.#inputs.onRecipeIndex(stationId, handler);
+  }
+
   onPlcHeartbeat(handler: (alive: boolean) => void): () => void {
     return this.#inputs.onPlcHeartbeat(handler);
   }
@@ -153,6 +157,10 @@ export class OpcUaPlcLink implements PlcLink {
 
   setAlarmWord(stationId: string, word: number): void {
     this.#writeNow(this.#outputs.setAlarmWord(stationId, word));
+  }
+
+  setRecipeIndexActive(stationId: string, index: number): void {
+    this.#writeNow(this.#outputs.setRecipeIndexActive(stationId, index));
   }
 
   async #connect(client: OPCUAClient): Promise<void> {

@@ -15,6 +15,7 @@ export class PlcInputs {
   readonly #log: Logger;
   readonly #trackers = new Map<string, { tracker: StationTriggerTracker; log: Logger }>();
   readonly #triggerListeners = new Map<string, Listeners<PlcTrigger>>();
+  readonly #recipeListeners = new Map<string, Listeners<number>>();
   readonly #watch: PlcHeartbeatWatch;
   readonly #heartbeatListeners: Listeners<boolean>;
   /** Off while the PLC's tags do not match the contract: a trigger could not be answered. */
@@ -26,6 +27,7 @@ export class PlcInputs {
       if (s.counter === null) continue;
       this.#trackers.set(s.id, { tracker: new StationTriggerTracker(s.id, s.counter), log: log.child({ station: s.id, counter: s.counter }) });
       this.#triggerListeners.set(s.id, new Listeners(log, `trigger:${s.id}`));
+      this.#recipeListeners.set(s.id, new Listeners(log, `recipe:${s.id}`));
     }
     this.#watch = new PlcHeartbeatWatch(stations.map((s) => s.id), heartbeatTimeoutMs);
     this.#heartbeatListeners = new Listeners(log, 'plc-heartbeat');
@@ -42,6 +44,14 @@ export class PlcInputs {
 
   onTrigger(stationId: string, handler: (t: PlcTrigger) => void): () => void {
     const listeners = this.#triggerListeners.get(stationId);
+    if (listeners === undefined) {
+      throw new LinesideError(ErrorCode.notFound, `PLC link has no triggered station ${stationId}`, { details: { station: stationId } });
+    }
+    return listeners.add(handler);
+  }
+
+  onRecipeIndex(stationId: string, handler: (index: number) => void): () => void {
+    const listeners = this.#recipeListeners.get(stationId);
     if (listeners === undefined) {
       throw new LinesideError(ErrorCode.notFound, `PLC link has no triggered station ${stationId}`, { details: { station: stationId } });
     }
@@ -73,7 +83,13 @@ export class PlcInputs {
     const { tracker, log } = station;
     if (c.tag === 'PartId') return tracker.partId(String(c.value ?? ''), c.sourceTime);
     if (c.tag === 'BatchId') return tracker.batchId(String(c.value ?? ''));
-    if (c.tag === 'RecipeIndex') return tracker.recipeIndex(Number(c.value));
+    if (c.tag === 'RecipeIndex') {
+      const index = Number(c.value);
+      tracker.recipeIndex(index);
+      log.info({ recipeIndex: index }, 'PLC RecipeIndex');
+      this.#recipeListeners.get(c.stationId)?.emit(index);
+      return;
+    }
     const outcome = tracker.counter(Number(c.value), c.sourceTime, c.receivedAt);
     switch (outcome.kind) {
       case 'trigger':

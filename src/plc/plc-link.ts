@@ -36,6 +36,11 @@ export interface PlcLink {
   health(): ComponentHealth;
   /** Subscribe to triggers for a station; returns an unsubscribe function. */
   onTrigger(stationId: string, handler: (t: PlcTrigger) => void): () => void;
+  /**
+   * Called with the station's RecipeIndex when the PLC changes it (and with its value when the
+   * subscription starts), before any trigger of the same notification is handled.
+   */
+  onRecipeIndex(stationId: string, handler: (index: number) => void): () => void;
   /** Called with true/false when the PLC's own heartbeat stops or resumes changing. */
   onPlcHeartbeat(handler: (alive: boolean) => void): () => void;
   /** Called whenever the link's health changes. */
@@ -48,4 +53,6 @@ export interface PlcLink {
   /** Latest values to keep on the PLC; written now if connected, and again after a reconnect. */
   setReady(stationId: string, ready: boolean): void;
   setAlarmWord(stationId: string, word: number): void;
+  /** The recipe the station runs, echoed as RecipeIndexActive (kept like Ready: rewritten after a reconnect). */
+  setRecipeIndexActive(stationId: string, index: number): void;
 }

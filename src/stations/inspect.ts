@@ -13,6 +13,7 @@ export interface InspectionContext {
   readonly partId: string | null;
   readonly batchId: string | null;
   readonly recipeIndex: number | null;
+  readonly recipeName?: string | null;
   /** When the trigger arrived or the loop started this inspection (epoch ms). */
   readonly startedAt: number;
 }
@@ -85,6 +86,7 @@ function done(
       partId: ctx.partId ?? frame?.partId ?? null,
       batchId: ctx.batchId,
       recipeIndex: ctx.recipeIndex,
+      recipeName: ctx.recipeName ?? null,
       verdict: outcome.verdict,
       reason: outcome.reason,
       rejectCode: outcome.rejectCode,

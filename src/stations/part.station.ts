@@ -3,6 +3,7 @@ import { ErrorCode, isLinesideError, LinesideError } from '../domain/errors.js';
 import { HealthState } from '../domain/health.js';
 import type { PlcTrigger } from '../plc/plc-link.js';
 import { inspectFrame, skipped, type Inspected } from './inspect.js';
+import { RecipeSwitch } from './recipe-switch.js';
 import { freeRunTimeoutMs, stationFps, Ticker, type Station, type StationDeps, type StationHealth } from './station.js';
 
 /** A frame-triggered station waits this long per grab before checking whether it is stopping. */
@@ -23,10 +24,26 @@ export class PartStation implements Station {
   #ticker: Ticker | null = null;
   #frameLoop: { stop: AbortController; done: Promise<void> } | null = null;
   #seq = 0;
+  #unsubscribeRecipe: (() => void) | null = null;
+  /** PLC-triggered stations only: the recipe in force, switched by the PLC's RecipeIndex. */
+  readonly recipes: RecipeSwitch | null;
 
   constructor(config: PartStationConfig, deps: StationDeps) {
     this.config = config;
     this.#d = deps;
+    this.recipes =
+      config.trigger === 'plc' && deps.plc
+        ? new RecipeSwitch({
+            stationId: config.id,
+            source: deps.recipes ?? { kind: 'own', recipe: (index) => ({ index, name: null, station: config, inspector: deps.model }) },
+            plc: deps.plc,
+            alarms: deps.alarms,
+            audit: deps.audit,
+            // The parts triggered so far: the old recipe answers them before the new one is put in place.
+            drained: () => this.#chain,
+            logger: deps.logger,
+          })
+        : null;
   }
 
   async start(): Promise<void> {
@@ -34,6 +51,7 @@ export class PartStation implements Station {
     switch (this.config.trigger) {
       case 'plc':
         if (!this.#d.plc) throw new LinesideError(ErrorCode.config, `station "${this.config.id}": trigger: plc needs a PLC link`);
+        this.#unsubscribeRecipe = this.#d.plc.onRecipeIndex(this.config.id, (index) => this.recipes!.request(index));
         this.#unsubscribe = this.#d.plc.onTrigger(this.config.id, (t) => this.#onTrigger(t));
         break;
       case 'interval':
@@ -50,6 +68,7 @@ export class PartStation implements Station {
 
   async stop(): Promise<void> {
     this.#unsubscribe?.();
+    this.#unsubscribeRecipe?.();
     await this.#ticker?.stop();
     this.#frameLoop?.stop.abort();
     await this.#frameLoop?.done;
@@ -58,7 +77,8 @@ export class PartStation implements Station {
   }
 
   health(): StationHealth {
-    return { camera: this.#d.source.health(), model: this.#d.model.health.value };
+    const inspector = this.recipes?.active?.inspector ?? this.#d.model;
+    return { camera: this.#d.source.health(), model: inspector.health.value, ...(this.recipes ? { recipe: this.recipes.health() } : {}) };
   }
 
   async requestCheck(): Promise<null> {
@@ -77,22 +97,32 @@ export class PartStation implements Station {
         this.#chain = this.#chain.then(() => this.#d.recorder.commit(this.config, missed, null));
       }
     }
+    // One recipe per part, taken now: a change that starts later never reaches this part halfway.
+    const choice = this.recipes!.forTrigger(t.recipeIndex);
+    if (!choice.ok) {
+      metrics.drops.inc({ station: this.config.id, reason: 'recipe' });
+      logger.warn({ stationId: this.config.id, triggerCount: t.count, partId: t.partId, reason: choice.reason }, 'part not inspected: no recipe in force');
+      const refused = skipped(this.config, this.#d.model, { ...ctx, recipeIndex: choice.recipeIndex, triggerCount: t.count }, choice.reason);
+      this.#chain = this.#chain.then(() => this.#d.recorder.commit(this.config, refused, t.count));
+      return;
+    }
+    const { station, inspector, index, name } = choice.recipe;
     if (this.#inFlight >= this.config.queueDepth) {
       metrics.drops.inc({ station: this.config.id, reason: 'queue_full' });
-      const dropped = skipped(this.config, this.#d.model, { ...ctx, triggerCount: t.count }, `inspection queue full (${this.config.queueDepth})`);
-      this.#chain = this.#chain.then(() => this.#d.recorder.commit(this.config, dropped, t.count));
+      const dropped = skipped(station, inspector, { ...ctx, recipeIndex: index, recipeName: name, triggerCount: t.count }, `inspection queue full (${this.config.queueDepth})`);
+      this.#chain = this.#chain.then(() => this.#d.recorder.commit(station, dropped, t.count));
       return;
     }
     this.#inFlight++;
     // The first frame taken after the trigger; none within maxFrameAgeMs → not inspected.
     const job = inspectFrame(
-      this.config,
-      this.#d.model,
-      { ...ctx, triggerCount: t.count },
+      station,
+      inspector,
+      { ...ctx, recipeIndex: index, recipeName: name, triggerCount: t.count },
       () => this.#d.source.grab({ after: t.receivedAt, timeoutMs: this.config.maxFrameAgeMs }),
       { maxFrameAgeMs: this.config.maxFrameAgeMs },
     );
-    this.#chain = this.#chain.then(async () => this.#record(await job, t.count)).finally(() => this.#inFlight--);
+    this.#chain = this.#chain.then(async () => this.#record(await job, t.count, station)).finally(() => this.#inFlight--);
   }
 
   async #inspectFreeRunning(): Promise<void> {
@@ -136,8 +166,8 @@ export class PartStation implements Station {
   }
 
   /** Record (and answer the PLC), then let the source move or mark the frame's file. */
-  async #record(insp: Inspected, triggerCount: number | null): Promise<void> {
-    await this.#d.recorder.commit(this.config, insp, triggerCount);
+  async #record(insp: Inspected, triggerCount: number | null, station: PartStationConfig = this.config): Promise<void> {
+    await this.#d.recorder.commit(station, insp, triggerCount);
     if (insp.frame) {
       try {
         await this.#d.source.release?.(insp.frame);

@@ -4,9 +4,11 @@ import type { StoredInspection } from '../domain/inspection.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { PlcLink } from '../plc/plc-link.js';
+import type { AuditLog } from '../records/audit.js';
 import type { FrameSource } from '../sources/frame-source.js';
 import type { Inspector } from '../vision/inspector.js';
 import type { AlarmCenter } from './alarm-center.js';
+import type { RecipeSource } from './recipe-switch.js';
 import type { Recorder } from './recorder.js';
 
 /** What every station is wired with: narrow slices, not the whole application. */
@@ -16,7 +18,11 @@ export interface StationDeps {
   readonly model: Inspector;
   readonly recorder: Pick<Recorder, 'commit'>;
   readonly alarms: Pick<AlarmCenter, 'raise' | 'clear'>;
-  readonly plc: Pick<PlcLink, 'onTrigger'> | null;
+  readonly plc: Pick<PlcLink, 'onTrigger' | 'onRecipeIndex' | 'setRecipeIndexActive'> | null;
+  /** A PLC-triggered part station's recipes by RecipeIndex; absent: its own config serves every index. */
+  readonly recipes?: RecipeSource;
+  /** Where recipe changes are audited. */
+  readonly audit?: Pick<AuditLog, 'append'>;
   /** Told when the PLC counter jumped: those parts were never inspected. */
   readonly onMissedTriggers?: (missed: number) => void;
   readonly metrics: Metrics;
@@ -26,6 +32,8 @@ export interface StationDeps {
 export interface StationHealth {
   readonly camera: ComponentHealth;
   readonly model: ComponentHealth;
+  /** PLC-triggered part stations: down while no recipe is in force (changing, unknown index). */
+  readonly recipe?: ComponentHealth;
 }
 
 /** One station = trigger + source + model + rules + sinks, wired. */

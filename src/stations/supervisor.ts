@@ -33,7 +33,8 @@ export interface HealthReport {
 
 /**
  * Watches every component, turns lasting faults into alarms, and keeps each station's `Ready`
- * true only while its camera, model, storage and PLC link are all healthy.
+ * true only while its camera, model, storage and PLC link are all healthy (and, for a PLC-triggered
+ * part station, a recipe is in force).
  */
 export class Supervisor {
   readonly #stations: readonly Station[];
@@ -63,6 +64,7 @@ export class Supervisor {
       const h = s.health();
       components[`${s.config.id}.camera`] = h.camera;
       components[`${s.config.id}.model`] = h.model;
+      if (h.recipe) components[`${s.config.id}.recipe`] = h.recipe;
     }
     return { ok: Object.values(components).every((c) => c.state === HealthState.ok), components };
   }
@@ -83,14 +85,14 @@ export class Supervisor {
     const shared = [report.components.storage!, ...(plc ? [report.components.plc!] : [])];
     for (const s of this.#stations) {
       const id = s.config.id;
-      const { camera, model } = s.health();
+      const { camera, model, recipe } = s.health();
       if (camera.state === HealthState.down && now - camera.since >= CAMERA_LOST_AFTER_MS) {
         alarms.raise(id, 'cameraLost', 'critical', `camera lost: ${camera.detail ?? 'no frames'}`);
       } else if (camera.state === HealthState.ok) alarms.clear(id, 'cameraLost');
       if (model.state === HealthState.down) alarms.raise(id, 'modelUnhealthy', 'critical', `model unhealthy: ${model.detail ?? ''}`);
       else if (model.state === HealthState.ok) alarms.clear(id, 'modelUnhealthy');
       // Ready only once the camera has delivered: a trigger before that could only be answered not-inspected.
-      const ready = [camera, model, ...shared].every((h) => h.state === HealthState.ok);
+      const ready = [camera, model, ...(recipe ? [recipe] : []), ...shared].every((h) => h.state === HealthState.ok);
       plc?.setReady(id, ready);
     }
     this.#cameraMetrics();

@@ -26,6 +26,7 @@ interface InspectionRow {
   part_id: string | null;
   batch_id: string | null;
   recipe_index: number | null;
+  recipe_name: string | null;
   verdict: Verdict;
   reason: string | null;
   reject_code: number;
@@ -77,10 +78,10 @@ export class InspectionRepository {
 
   constructor(db: Db) {
     this.#insert = db.prepare(`
-      INSERT INTO inspections (station_id, kind, trigger_count, part_id, batch_id, recipe_index, verdict, reason,
+      INSERT INTO inspections (station_id, kind, trigger_count, part_id, batch_id, recipe_index, recipe_name, verdict, reason,
         reject_code, score, started_at, acquire_ms, preprocess_ms, infer_ms, decode_ms, rules_ms, total_ms,
         model_versions, frame_origin, recorded_at)
-      VALUES (@stationId, @kind, @triggerCount, @partId, @batchId, @recipeIndex, @verdict, @reason,
+      VALUES (@stationId, @kind, @triggerCount, @partId, @batchId, @recipeIndex, @recipeName, @verdict, @reason,
         @rejectCode, @score, @startedAt, @acquireMs, @preprocessMs, @inferMs, @decodeMs, @rulesMs, @totalMs,
         @modelVersions, @frameOrigin, @recordedAt)`);
     this.#insertFinding = db.prepare(`
@@ -105,6 +106,7 @@ export class InspectionRepository {
           partId: rec.partId,
           batchId: rec.batchId,
           recipeIndex: rec.recipeIndex,
+          recipeName: rec.recipeName ?? null,
           verdict: rec.verdict,
           reason: rec.reason,
           rejectCode: rec.rejectCode,
@@ -188,6 +190,7 @@ export class InspectionRepository {
       partId: r.part_id,
       batchId: r.batch_id,
       recipeIndex: r.recipe_index,
+      recipeName: r.recipe_name,
       verdict: r.verdict,
       reason: r.reason,
       rejectCode: r.reject_code,

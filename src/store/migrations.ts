@@ -71,4 +71,6 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX alarms_active ON alarms (station_id, category) WHERE cleared_at IS NULL;
   `,
+  // The name of the recipe an inspection ran with (the index was there from the start).
+  `ALTER TABLE inspections ADD COLUMN recipe_name TEXT;`,
 ];

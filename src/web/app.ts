@@ -68,6 +68,7 @@ function inspectionJson(i: StoredInspection): Record<string, unknown> {
     partId: i.partId,
     batchId: i.batchId,
     recipeIndex: i.recipeIndex,
+    recipeName: i.recipeName ?? null,
     verdict: i.verdict,
     reason: i.reason,
     rejectCode: i.rejectCode,
