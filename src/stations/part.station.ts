@@ -39,8 +39,15 @@ export class PartStation implements Station {
             plc: deps.plc,
             alarms: deps.alarms,
             audit: deps.audit,
-            // The parts triggered so far: the old recipe answers them before the new one is put in place.
-            drained: () => this.#chain,
+            // Every part triggered so far is answered (the old recipe's, and the not-inspected ones
+            // triggered during the change) before the new recipe is put in place and echoed.
+            drained: async () => {
+              let chain;
+              do {
+                chain = this.#chain;
+                await chain;
+              } while (chain !== this.#chain);
+            },
             logger: deps.logger,
           })
         : null;

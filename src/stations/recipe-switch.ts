@@ -42,9 +42,10 @@ type State =
 /**
  * A part station's recipe, driven by the PLC's RecipeIndex. A change is a clean cut: parts
  * triggered before it finish with the old recipe, parts triggered while it is in progress are
- * answered not-inspected, and only then is the new recipe put in place (one assignment: models,
- * rules and ROI together) and RecipeIndexActive written. An index with no recipe stops the station
- * (not-inspected, alarm, not Ready) while RecipeIndexActive keeps the last good one.
+ * answered not-inspected, and only when all of them are answered is the new recipe put in place
+ * (one assignment: models, rules and ROI together) and RecipeIndexActive written. An index with no
+ * recipe stops the station (not-inspected, alarm, not Ready) while RecipeIndexActive keeps the
+ * last good one.
  */
 export class RecipeSwitch {
   readonly #d: RecipeSwitchDeps;
