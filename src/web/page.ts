@@ -52,7 +52,7 @@ export function renderPage(line: string, version: string, nonce: string): string
 <script nonce="${nonce}">
 const SHAPE = { pass: '✔ PASS', reject: '✖ REJECT', inconclusive: '? INCONCLUSIVE', not_inspected: '⊘ NOT INSPECTED' };
 const HMARK = { ok: '✔', starting: '…', degraded: '▲', down: '✖' };
-const ALARM_BITS = ['camera lost','model unhealthy','PPE violation','cleaning failed','storage','PLC heartbeat lost','inspection errors','missed triggers'];
+const ALARM_BITS = ['camera lost','model unhealthy','PPE violation','cleaning failed','storage','PLC heartbeat lost','inspection errors','missed triggers','unknown recipe'];
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => '&#' + c.charCodeAt(0) + ';');
 const cls = (st) => st === 'ok' ? 'h-ok' : st === 'down' ? 'h-bad' : 'h-warn';
 function healthItem(name, h) {
@@ -90,7 +90,7 @@ function render(stations, health) {
     return '<section class="station" data-station="' + esc(s.id) + '">' +
       '<h2><span>' + esc(s.name) + '</span><span class="kind">' + esc(s.kind) + '</span></h2>' +
       '<div class="verdict ' + (last ? 'v-' + last.verdict : '') + '" data-testid="verdict">' + (last ? SHAPE[last.verdict] : 'no inspection yet') + '</div>' +
-      (last ? '<div class="meta">#' + last.id + (last.partId ? ' · part ' + esc(last.partId) : '') + (last.batchId ? ' · batch ' + esc(last.batchId) : '') + ' · ' + new Date(last.startedAt).toLocaleTimeString() + (last.timings.totalMs !== undefined ? ' · ' + last.timings.totalMs.toFixed(1) + ' ms' : '') + (last.reason ? '<br>' + esc(last.reason) : '') + '</div>' : '') +
+      (last ? '<div class="meta">#' + last.id + (last.partId ? ' · part ' + esc(last.partId) : '') + (last.batchId ? ' · batch ' + esc(last.batchId) : '') + (last.recipeIndex !== null && last.recipeIndex !== undefined ? ' · recipe ' + last.recipeIndex + (last.recipeName ? ' ' + esc(last.recipeName) : '') : '') + ' · ' + new Date(last.startedAt).toLocaleTimeString() + (last.timings.totalMs !== undefined ? ' · ' + last.timings.totalMs.toFixed(1) + ' ms' : '') + (last.reason ? '<br>' + esc(last.reason) : '') + '</div>' : '') +
       '<table class="counters"><tr><th>pass</th><th>reject</th><th>inconclusive</th><th>not inspected</th></tr><tr>' +
       '<td data-counter="pass">' + c.pass + '</td><td data-counter="reject">' + c.reject + '</td><td data-counter="inconclusive">' + c.inconclusive + '</td><td data-counter="notInspected">' + c.notInspected + '</td></tr></table>' +
       '<ul class="health">' + healthItem('camera', s.health.camera) + healthItem('model', s.health.model) + imageItems(s.camera) + '</ul>' +

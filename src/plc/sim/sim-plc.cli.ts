@@ -50,7 +50,8 @@ async function main(): Promise<void> {
     logger: log,
   });
   const stations = values.station.map((a) => a.split(':')[0]!);
-  // Commands on stdin, one per line: `rate <station> <parts per minute>` changes a conveyor.
+  // Commands on stdin, one per line: `rate <station> <parts per minute>` changes a conveyor,
+  // `recipe <station> <index>` starts a changeover (the conveyor holds until RecipeIndexActive echoes it).
   createInterface({ input: process.stdin }).on('line', (line) => {
     const [cmd, id, n] = line.trim().split(/\s+/);
     if (cmd === 'rate' && id !== undefined && Number.isFinite(Number(n))) {
@@ -59,11 +60,17 @@ async function main(): Promise<void> {
       } catch (err) {
         log.error({ err }, 'rate not changed');
       }
-    } else if (cmd !== undefined && cmd !== '') log.warn({ line }, 'unknown command; try: rate <station> <parts per minute>');
+    } else if (cmd === 'recipe' && id !== undefined && n !== undefined && Number.isInteger(Number(n))) {
+      try {
+        sim.setRecipeIndex(id, Number(n));
+      } catch (err) {
+        log.error({ err }, 'recipe not changed');
+      }
+    } else if (cmd !== undefined && cmd !== '') log.warn({ line }, 'unknown command; try: rate <station> <parts per minute>, recipe <station> <index>');
   });
   const stop = (signal: string): void => {
     // What the PLC saw, with its own trigger → ResultCount timing, for whoever ran it (the line bench reads this line).
-    for (const id of stations) log.info({ station: id, counters: sim.counters(id), latency: sim.latency(id) }, 'simulated PLC tally');
+    for (const id of stations) log.info({ station: id, counters: sim.counters(id), latency: sim.latency(id), recipe: sim.recipe(id) }, 'simulated PLC tally');
     log.info({ signal }, 'stopping simulated PLC');
     sim.stop().then(
       () => process.exit(0),

@@ -9,10 +9,10 @@ import { silentLogger } from '../../observability/logger.js';
 import type { SimCounterTag } from '../tags.js';
 import type { SimNodeLayout } from './sim-address-space.js';
 import { addStationNodes } from './sim-address-space.js';
-import type { SimLatency, SimStationSpec } from './sim-station.js';
+import type { SimLatency, SimRecipe, SimStationSpec } from './sim-station.js';
 import { SimStation } from './sim-station.js';
 
-export type { SimLatency, SimStationSpec } from './sim-station.js';
+export type { SimLatency, SimRecipe, SimStationSpec } from './sim-station.js';
 export { simPartId } from './sim-station.js';
 
 export interface SimPlcOptions {
@@ -55,6 +55,10 @@ export interface SimPlc {
   resetLatency(stationId: string): void;
   /** Changes a part station's conveyor rate; 0 stops it. */
   setPartsPerMinute(stationId: string, partsPerMinute: number): void;
+  /** A changeover: writes RecipeIndex and holds the station's conveyor until RecipeIndexActive echoes it. */
+  setRecipeIndex(stationId: string, index: number): void;
+  /** The station's recipe handshake as the PLC sees it (requested, echoed, how long the last change took). */
+  recipe(stationId: string): SimRecipe;
   /** Freezes (false) or resumes (true) PlcHeartbeat, as a PLC whose program stopped would. */
   setHeartbeatRunning(running: boolean): void;
   /** Trusts a client certificate (PEM or DER), as commissioning does on a PLC that does not trust automatically. */
@@ -153,6 +157,8 @@ export async function startSimPlc(options: SimPlcOptions): Promise<SimPlc> {
     latency: (id) => station(id).latency(),
     resetLatency: (id) => station(id).resetLatency(),
     setPartsPerMinute: (id, n) => station(id).setPartsPerMinute(n),
+    setRecipeIndex: (id, n) => station(id).setRecipeIndex(n),
+    recipe: (id) => station(id).recipe(),
     setHeartbeatRunning(running) {
       heartbeatRunning = running;
       log.info({ running }, 'sim PLC heartbeat switched');

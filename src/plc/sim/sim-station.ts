@@ -39,6 +39,18 @@ export interface SimLatency {
   readonly maxMs: number;
 }
 
+/** The PLC's view of a recipe change: what it asked for and when the vision system echoed it. */
+export interface SimRecipe {
+  /** RecipeIndex the PLC wrote last. */
+  readonly requested: number;
+  /** RecipeIndexActive as the vision system last wrote it (null: never written). */
+  readonly active: number | null;
+  /** True from setRecipeIndex until RecipeIndexActive equals it; the conveyor holds meanwhile. */
+  readonly waiting: boolean;
+  /** RecipeIndex written → matching RecipeIndexActive, of the last completed change (ms). */
+  readonly lastChangeMs: number | null;
+}
+
 /** Latencies kept per station; a longer run keeps the newest. */
 const MAX_LATENCY_SAMPLES = 200_000;
 
@@ -60,7 +72,9 @@ export class SimStation {
   #timer: NodeJS.Timeout | undefined;
   readonly #interlockReady: boolean;
   #held = false;
+  #recipe: { requested: number; active: number | null; requestedAt: number | null; lastChangeMs: number | null } = { requested: 1, active: null, requestedAt: null, lastChangeMs: null };
   readonly #onResultCount = (dv: DataValue): void => this.#resultCountWritten(Number(dv.value.value));
+  readonly #onRecipeActive = (dv: DataValue): void => this.#recipeIndexActiveWritten(Number(dv.value.value));
 
   constructor(spec: SimStationSpec, nodes: StationNodes, options: { windowMs: number; batchId: string; interlockReady: boolean; logger: Logger }) {
     this.#spec = spec;
@@ -76,6 +90,7 @@ export class SimStation {
 
   start(): void {
     this.#nodes.ResultCount.on('value_changed', this.#onResultCount);
+    this.#nodes.RecipeIndexActive.on('value_changed', this.#onRecipeActive);
     if (this.#spec.kind === 'part') this.setPartsPerMinute(this.#spec.partsPerMinute ?? 0);
     if (this.#spec.kind === 'cleaning' && (this.#spec.cleanCheckEveryMs ?? 0) > 0) {
       this.#timer = setInterval(() => this.#trigger('CleanCheckRequest'), this.#spec.cleanCheckEveryMs);
@@ -84,6 +99,7 @@ export class SimStation {
 
   stop(): void {
     this.#nodes.ResultCount.off('value_changed', this.#onResultCount);
+    this.#nodes.RecipeIndexActive.off('value_changed', this.#onRecipeActive);
     clearInterval(this.#timer);
     this.#timer = undefined;
     for (const part of this.#open.values()) clearTimeout(part.timer);
@@ -97,6 +113,22 @@ export class SimStation {
     this.#timer = undefined;
     if (partsPerMinute > 0) this.#timer = setInterval(() => this.#trigger('TriggerCount'), 60_000 / partsPerMinute);
     this.#log.info({ partsPerMinute }, 'sim conveyor rate set');
+  }
+
+  /**
+   * A product changeover, as a PLC program does it: write RecipeIndex, hold the conveyor until the
+   * vision system echoes it in RecipeIndexActive, then resume.
+   */
+  setRecipeIndex(index: number): void {
+    if (!Number.isInteger(index) || index < -32768 || index > 32767) throw new Error(`recipe index ${index} does not fit RecipeIndex (Int16)`);
+    this.#recipe = { ...this.#recipe, requested: index, requestedAt: this.#recipe.active === index ? null : performance.now() };
+    setFromPlc(this.#nodes, 'RecipeIndex', index, new Date());
+    this.#log.info({ recipeIndex: index, waiting: this.#recipe.requestedAt !== null }, 'sim RecipeIndex written');
+  }
+
+  recipe(): SimRecipe {
+    const r = this.#recipe;
+    return { requested: r.requested, active: r.active, waiting: r.requestedAt !== null, lastChangeMs: r.lastChangeMs };
   }
 
   heartbeat(value: number, at: Date): void {
@@ -120,10 +152,13 @@ export class SimStation {
 
   #trigger(counter: 'TriggerCount' | 'CleanCheckRequest'): void {
     // A real line does not feed parts to a vision system that is not Ready: the conveyor holds.
-    const held = this.#interlockReady && valueOf(this.#nodes, 'Ready') !== true;
+    // Nor during a changeover before the vision system has the new recipe.
+    const notReady = this.#interlockReady && valueOf(this.#nodes, 'Ready') !== true;
+    const held = notReady || this.#recipe.requestedAt !== null;
     if (held !== this.#held) {
       this.#held = held;
-      this.#log.info({ held }, held ? 'sim conveyor held: vision system not Ready' : 'sim conveyor running: vision system Ready');
+      const why = notReady ? 'vision system not Ready' : `waiting for RecipeIndexActive = ${this.#recipe.requested}`;
+      this.#log.info({ held }, held ? `sim conveyor held: ${why}` : 'sim conveyor running');
     }
     if (held) return;
     this.#count = (this.#count + 1) >>> 0;
@@ -137,6 +172,17 @@ export class SimStation {
     const timer = setTimeout(() => this.#windowExpired(count), this.#windowMs);
     this.#open.set(count, { partId, timer, triggeredAt: performance.now() });
     this.#bump('PartsTriggered');
+  }
+
+  #recipeIndexActiveWritten(active: number): void {
+    const r = this.#recipe;
+    if (r.requestedAt !== null && active === r.requested) {
+      const changeMs = performance.now() - r.requestedAt;
+      this.#recipe = { ...r, active, requestedAt: null, lastChangeMs: changeMs };
+      this.#log.info({ recipeIndex: active, changeMs }, 'sim recipe change echoed by the vision system');
+      return;
+    }
+    this.#recipe = { ...r, active };
   }
 
   #windowExpired(count: number): void {
