@@ -120,6 +120,7 @@ export class Appliance {
           kind: s.kind,
           partsPerMinute: s.kind === 'part' ? (config.plc.simulate!.stations[s.id]?.partsPerMinute ?? 120) : 0,
           cleanCheckEveryMs: config.plc.simulate!.stations[s.id]?.cleanCheckEveryMs ?? 0,
+          recipeCycle: s.kind === 'part' ? config.plc.simulate!.stations[s.id]?.recipeCycle : undefined,
         })),
         logger: log.child({ component: 'sim-plc' }),
         security: await simSecurityFor(config.plc),

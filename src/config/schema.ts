@@ -194,6 +194,11 @@ const simStation = z.strictObject({
   partsPerMinute: z.number().min(0).max(6000).default(120),
   /** Period of cleaning-check requests (cleaning stations); 0 = never. */
   cleanCheckEveryMs: z.number().int().min(0).max(3_600_000).default(0),
+  /**
+   * Product changeovers (part stations): the simulated PLC starts on the first RecipeIndex and
+   * selects the next one every `everyMs`, holding the conveyor until RecipeIndexActive echoes it.
+   */
+  recipeCycle: z.strictObject({ indexes: z.array(z.number().int().min(0).max(32767)).min(2), everyMs: z.number().int().min(1000).max(86_400_000) }).optional(),
 });
 
 const plcSchema = z.strictObject({

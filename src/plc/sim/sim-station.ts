@@ -13,6 +13,8 @@ export interface SimStationSpec {
   readonly partsPerMinute?: number;
   /** Period of cleaning-check requests of a cleaning station; 0 or absent = never. */
   readonly cleanCheckEveryMs?: number;
+  /** Part stations: start on `indexes[0]` and change over to the next index every `everyMs`. */
+  readonly recipeCycle?: { readonly indexes: readonly number[]; readonly everyMs: number };
 }
 
 /** A cleaning check takes several views, so its window is never shorter than this. */
@@ -70,6 +72,7 @@ export class SimStation {
   #unmatchedResults = 0;
   #latencies: number[] = [];
   #timer: NodeJS.Timeout | undefined;
+  #recipeTimer: NodeJS.Timeout | undefined;
   readonly #interlockReady: boolean;
   #held = false;
   #recipe: { requested: number; active: number | null; requestedAt: number | null; lastChangeMs: number | null } = { requested: 1, active: null, requestedAt: null, lastChangeMs: null };
@@ -85,13 +88,23 @@ export class SimStation {
     this.#counters = Object.fromEntries(Object.keys(SimCounters).map((k) => [k, 0])) as Record<SimCounterTag, number>;
     const now = new Date();
     setFromPlc(nodes, 'BatchId', options.batchId, now);
-    setFromPlc(nodes, 'RecipeIndex', 1, now);
+    const firstRecipe = spec.recipeCycle?.indexes[0] ?? 1;
+    this.#recipe.requested = firstRecipe;
+    setFromPlc(nodes, 'RecipeIndex', firstRecipe, now);
   }
 
   start(): void {
     this.#nodes.ResultCount.on('value_changed', this.#onResultCount);
     this.#nodes.RecipeIndexActive.on('value_changed', this.#onRecipeActive);
     if (this.#spec.kind === 'part') this.setPartsPerMinute(this.#spec.partsPerMinute ?? 0);
+    const cycle = this.#spec.recipeCycle;
+    if (this.#spec.kind === 'part' && cycle !== undefined && cycle.indexes.length > 1) {
+      let next = 0;
+      this.#recipeTimer = setInterval(() => {
+        next = (next + 1) % cycle.indexes.length;
+        this.setRecipeIndex(cycle.indexes[next]!);
+      }, cycle.everyMs);
+    }
     if (this.#spec.kind === 'cleaning' && (this.#spec.cleanCheckEveryMs ?? 0) > 0) {
       this.#timer = setInterval(() => this.#trigger('CleanCheckRequest'), this.#spec.cleanCheckEveryMs);
     }
@@ -102,6 +115,8 @@ export class SimStation {
     this.#nodes.RecipeIndexActive.off('value_changed', this.#onRecipeActive);
     clearInterval(this.#timer);
     this.#timer = undefined;
+    clearInterval(this.#recipeTimer);
+    this.#recipeTimer = undefined;
     for (const part of this.#open.values()) clearTimeout(part.timer);
     this.#open.clear();
   }
