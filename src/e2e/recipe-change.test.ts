@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AlarmBit } from '../domain/alarm.js';
 import { Appliance } from '../main.js';
 import { silentLogger } from '../observability/logger.js';
-import { readSimCounters } from '../plc/sim/sim-counters.client.js';
+import { readSimCounters, readTags } from '../plc/sim/sim-counters.client.js';
 import type { AuditEntry, AuditLog, AuditRecord } from '../records/audit.js';
 import { demoConfig, sleep, waitFor } from './harness.js';
 
@@ -57,7 +57,11 @@ describe('end to end: recipe changeover driven by the PLC', () => {
     // An index the station has no recipe for: the line stops (not Ready, alarm), the echo stays 2.
     sim.setRecipeIndex('blister', 9);
     await waitFor(() => app!.alarms.isActive('blister', 'recipeUnknown'), 5000, 'unknown-recipe alarm');
-    expect(app.alarms.word('blister') & (1 << AlarmBit.recipeUnknown)).not.toBe(0);
+    // What the PLC reads: Ready false, alarm bit 8, RecipeIndexActive still the last good recipe.
+    await waitFor(async () => (await readTags(sim.endpoint, ['ns=1;s=blister.Ready']))[0] === false, 5000, 'Ready cleared on the PLC');
+    const [word, active] = await readTags(sim.endpoint, ['ns=1;s=blister.AlarmWord', 'ns=1;s=blister.RecipeIndexActive']);
+    expect(Number(word) & (1 << AlarmBit.recipeUnknown)).not.toBe(0);
+    expect(active).toBe(2);
     expect((await fetch(`${app.httpUrl}/healthz`)).status).toBe(503);
     expect(sim.recipe('blister')).toMatchObject({ requested: 9, active: 2, waiting: true });
     const whileUnknown = sim.counters('blister').PartsTriggered;
@@ -69,6 +73,8 @@ describe('end to end: recipe changeover driven by the PLC', () => {
     await waitFor(() => !sim.recipe('blister').waiting, 5000, 'RecipeIndexActive = 1');
     await waitFor(async () => (await fetch(`${app!.httpUrl}/healthz`)).status === 200, 5000, 'healthy again');
     expect(app.alarms.isActive('blister', 'recipeUnknown')).toBe(false);
+    await waitFor(async () => (await readTags(sim.endpoint, ['ns=1;s=blister.Ready']))[0] === true, 5000, 'Ready back on the PLC');
+    console.log(`recipe changeover 9 (unknown) → 1: echoed in ${sim.recipe('blister').lastChangeMs!.toFixed(1)} ms`);
     const back = sim.counters('blister').PartsTriggered;
     await waitFor(() => sim.counters('blister').ResultsReceived >= back + 5, 15_000, 'five parts on recipe 1 again');
     sim.setPartsPerMinute('blister', 0);
