@@ -16,6 +16,8 @@ export class PlcInputs {
   readonly #trackers = new Map<string, { tracker: StationTriggerTracker; log: Logger }>();
   readonly #triggerListeners = new Map<string, Listeners<PlcTrigger>>();
   readonly #recipeListeners = new Map<string, Listeners<number>>();
+  /** The PLC's current RecipeIndex per station, for a station that subscribes after it arrived. */
+  readonly #recipeIndex = new Map<string, number>();
   readonly #watch: PlcHeartbeatWatch;
   readonly #heartbeatListeners: Listeners<boolean>;
   /** Off while the PLC's tags do not match the contract: a trigger could not be answered. */
@@ -55,7 +57,11 @@ export class PlcInputs {
     if (listeners === undefined) {
       throw new LinesideError(ErrorCode.notFound, `PLC link has no triggered station ${stationId}`, { details: { station: stationId } });
     }
-    return listeners.add(handler);
+    const off = listeners.add(handler);
+    // The subscription's first values may arrive before a slow camera lets its station subscribe.
+    const current = this.#recipeIndex.get(stationId);
+    if (current !== undefined) handler(current);
+    return off;
   }
 
   onPlcHeartbeat(handler: (alive: boolean) => void): () => void {
@@ -86,6 +92,7 @@ export class PlcInputs {
     if (c.tag === 'RecipeIndex') {
       const index = Number(c.value);
       tracker.recipeIndex(index);
+      this.#recipeIndex.set(c.stationId, index);
       log.info({ recipeIndex: index }, 'PLC RecipeIndex');
       this.#recipeListeners.get(c.stationId)?.emit(index);
       return;
