@@ -23,6 +23,21 @@ describe('PlcInputs: RecipeIndex', () => {
     expect(seen).toEqual(['recipe 1', 'recipe 2', 'trigger 11 recipe 2']);
   });
 
+  it('stamps a part raised before the RecipeIndex change with the old index, even when both arrive in one notification', () => {
+    const p = inputs();
+    const seen: string[] = [];
+    p.onTrigger('blister', (t: PlcTrigger) => seen.push(`trigger ${t.count} recipe ${t.recipeIndex}`));
+    p.change(change('RecipeIndex', 1, 100));
+    p.change(change('TriggerCount', 10, 100));
+    // The PLC raised part 11 at t=200 and wrote RecipeIndex 2 at t=201; counters are handled last.
+    p.change(change('PartId', 'P-11', 200));
+    p.change(change('RecipeIndex', 2, 201));
+    p.change(change('TriggerCount', 11, 200));
+    p.change(change('PartId', 'P-12', 300));
+    p.change(change('TriggerCount', 12, 300));
+    expect(seen).toEqual(['trigger 11 recipe 1', 'trigger 12 recipe 2']);
+  });
+
   it('gives a station that subscribes late the PLC’s current RecipeIndex at once', () => {
     const p = inputs();
     p.change(change('RecipeIndex', 3));

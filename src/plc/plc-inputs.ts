@@ -91,7 +91,7 @@ export class PlcInputs {
     if (c.tag === 'BatchId') return tracker.batchId(String(c.value ?? ''));
     if (c.tag === 'RecipeIndex') {
       const index = Number(c.value);
-      tracker.recipeIndex(index);
+      tracker.recipeIndex(index, c.sourceTime);
       this.#recipeIndex.set(c.stationId, index);
       log.info({ recipeIndex: index }, 'PLC RecipeIndex');
       this.#recipeListeners.get(c.stationId)?.emit(index);

@@ -3,6 +3,9 @@ import type { PlcTrigger } from './plc-link.js';
 /** How many recent PartIds are kept to pair a counter change with its part. */
 export const PART_ID_HISTORY = 64;
 
+/** How many recent RecipeIndex values are kept to pair a counter change with its recipe. */
+const RECIPE_HISTORY = 8;
+
 /** What a counter notification meant. */
 export type CounterOutcome =
   | { readonly kind: 'trigger'; readonly trigger: PlcTrigger }
@@ -21,7 +24,8 @@ export class StationTriggerTracker {
   readonly #counter: PlcTrigger['counter'];
   readonly #partIds: Array<{ readonly value: string; readonly at: number }> = [];
   #batchId = '';
-  #recipeIndex = 0;
+  /** Recent RecipeIndex values with their source timestamps, oldest first. */
+  readonly #recipeIndexes: Array<{ readonly value: number; readonly at: number }> = [];
   #count: number | undefined;
   /** The count seen before a rebaseline, kept only to report how far the PLC moved meanwhile. */
   #countBeforeBaseline: number | undefined;
@@ -40,8 +44,9 @@ export class StationTriggerTracker {
     this.#batchId = value;
   }
 
-  recipeIndex(value: number): void {
-    this.#recipeIndex = value;
+  recipeIndex(value: number, sourceTime = 0): void {
+    this.#recipeIndexes.push({ value, at: sourceTime });
+    if (this.#recipeIndexes.length > RECIPE_HISTORY) this.#recipeIndexes.shift();
   }
 
   /** The next counter value is a baseline (after a (re)subscription), not a trigger. */
@@ -71,11 +76,24 @@ export class StationTriggerTracker {
         count: value,
         partId: this.#partIdAt(sourceTime),
         batchId: this.#batchId,
-        recipeIndex: this.#recipeIndex,
+        recipeIndex: this.#recipeIndexAt(sourceTime),
         receivedAt,
         missed: step - 1,
       },
     };
+  }
+
+  /**
+   * The RecipeIndex in force when the PLC raised the counter. A part raised just before a change can
+   * reach us in the same notification as the new RecipeIndex (counters are handled last); its own
+   * source timestamp says it belongs to the old recipe. The same timestamp counts as the new one.
+   */
+  #recipeIndexAt(sourceTime: number): number {
+    for (let i = this.#recipeIndexes.length - 1; i >= 0; i--) {
+      const entry = this.#recipeIndexes[i];
+      if (entry !== undefined && entry.at <= sourceTime) return entry.value;
+    }
+    return this.#recipeIndexes[0]?.value ?? 0;
   }
 
   #partIdAt(sourceTime: number): string {

@@ -153,9 +153,9 @@ function rig(withRecipes = true) {
       recipeIndex!(n);
     },
     /** The PLC triggers the next part (stamped with the RecipeIndex it last wrote). */
-    triggerPart() {
+    triggerPart(stampedWith = plcRecipe) {
       count++;
-      trigger!({ stationId: 'blister', counter: 'TriggerCount', count, partId: `P-${count}`, batchId: 'B1', recipeIndex: plcRecipe, receivedAt: Date.now(), missed: 0 });
+      trigger!({ stationId: 'blister', counter: 'TriggerCount', count, partId: `P-${count}`, batchId: 'B1', recipeIndex: stampedWith, receivedAt: Date.now(), missed: 0 });
       return count;
     },
     settled: () => station.recipes!.settled(),
@@ -210,6 +210,24 @@ describe('recipe changeover at the PLC RecipeIndex', () => {
       { actor: { user: 'system', role: 'system' }, action: 'recipeChanged', objectType: 'station', objectId: 'blister', oldValue: null, newValue: { index: 1, name: '10-count' }, reason: 'PLC RecipeIndex' },
       { actor: { user: 'system', role: 'system' }, action: 'recipeChanged', objectType: 'station', objectId: 'blister', oldValue: { index: 1, name: '10-count' }, newValue: { index: 2, name: '14-count' }, reason: 'PLC RecipeIndex' },
     ]);
+  });
+
+  it('inspects a part the PLC raised just before the change with the old recipe, and echoes only after it is answered', async () => {
+    const r = rig();
+    await r.start();
+    r.selectRecipe(1);
+    await r.settled();
+    r.models.det10.holdNext(true);
+    r.selectRecipe(2);
+    // Reaches the station after the new RecipeIndex, but the PLC stamped it before (old product).
+    const late = r.triggerPart(1);
+    await waitUntil(() => r.models.det10.calls.length === 1);
+    expect(r.echoes).toEqual([1]);
+    r.models.det10.calls[0]!.release();
+    await r.settled();
+    await r.drain();
+    expect(r.commits.find((c) => c.resultCount === late)!.record).toMatchObject({ recipeIndex: 1, verdict: Verdict.reject, modelVersions: { det10: 'det10@1' } });
+    expect(r.events).toEqual(['echo 1', `answer ${late}`, 'echo 2']);
   });
 
   it('stops the station on an unknown index (not inspected, alarm, not Ready, echo kept) and recovers when the PLC goes back', async () => {

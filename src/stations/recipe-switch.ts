@@ -91,6 +91,9 @@ export class RecipeSwitch {
       case 'none':
         return { ok: false, reason: 'no recipe selected by the PLC yet (RecipeIndex not received)', recipeIndex: triggerRecipeIndex };
       case 'changing':
+        // Raised by the PLC before it wrote the new RecipeIndex: a part of the old product, inspected
+        // with the old recipe, which stays whole until this part is answered.
+        if (this.#active !== null && triggerRecipeIndex === this.#active.index) return { ok: true, recipe: this.#active };
         return { ok: false, reason: `recipe change ${this.#active?.index ?? 'none'} → ${s.to} in progress`, recipeIndex: triggerRecipeIndex };
       case 'unknown':
         return { ok: false, reason: this.#unknownReason(s.requested), recipeIndex: triggerRecipeIndex };

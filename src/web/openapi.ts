@@ -58,6 +58,7 @@ function describeApi(version: string): Record<string, unknown> & { paths: Record
             partId: { type: ['string', 'null'] },
             batchId: { type: ['string', 'null'] },
             recipeIndex: { type: ['integer', 'null'] },
+            recipeName: { type: ['string', 'null'], description: 'name of the recipe the part was inspected with, when it has one' },
             verdict: { enum: ['pass', 'reject', 'inconclusive', 'not_inspected'] },
             reason: { type: ['string', 'null'] },
             rejectCode: { type: 'integer' },

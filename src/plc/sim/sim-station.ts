@@ -73,6 +73,8 @@ export class SimStation {
   #latencies: number[] = [];
   #timer: NodeJS.Timeout | undefined;
   #recipeTimer: NodeJS.Timeout | undefined;
+  /** Source time (epoch ms) of the last trigger or recipe write: a RecipeIndex change is stamped in a later scan than the trigger before it, never earlier than one after it. */
+  #lastScanAt = 0;
   readonly #interlockReady: boolean;
   #held = false;
   #recipe: { requested: number; active: number | null; requestedAt: number | null; lastChangeMs: number | null } = { requested: 1, active: null, requestedAt: null, lastChangeMs: null };
@@ -137,7 +139,10 @@ export class SimStation {
   setRecipeIndex(index: number): void {
     if (!Number.isInteger(index) || index < -32768 || index > 32767) throw new Error(`recipe index ${index} does not fit RecipeIndex (Int16)`);
     this.#recipe = { ...this.#recipe, requested: index, requestedAt: this.#recipe.active === index ? null : performance.now() };
-    setFromPlc(this.#nodes, 'RecipeIndex', index, new Date());
+    // A later PLC scan than the last trigger, so its timestamp orders the two.
+    const at = new Date(Math.max(Date.now(), this.#lastScanAt + 1));
+    this.#lastScanAt = at.getTime();
+    setFromPlc(this.#nodes, 'RecipeIndex', index, at);
     this.#log.info({ recipeIndex: index, waiting: this.#recipe.requestedAt !== null }, 'sim RecipeIndex written');
   }
 
@@ -181,7 +186,8 @@ export class SimStation {
     const partId = simPartId(this.#spec.id, count);
     // Same source timestamp on both, PartId first: what a PLC does in one scan cycle, and what
     // lets a client pair the counter with the PartId that belongs to it.
-    const at = new Date();
+    const at = new Date(Math.max(Date.now(), this.#lastScanAt));
+    this.#lastScanAt = at.getTime();
     setFromPlc(this.#nodes, 'PartId', partId, at);
     setFromPlc(this.#nodes, counter, count, at);
     const timer = setTimeout(() => this.#windowExpired(count), this.#windowMs);
