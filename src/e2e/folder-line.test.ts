@@ -26,8 +26,10 @@ describe('end to end: a smart camera dropping files', () => {
     app = await startAppliance(
       demoConfig((c) => {
         c.stations = c.stations.filter((s) => s.id === 'blister');
-        const st = c.stations[0]! as { trigger?: string; source: unknown };
+        const st = c.stations[0]! as { trigger?: string; source: unknown; recipes?: unknown };
         st.trigger = 'frame';
+        // The PLC selects recipes; a smart camera's station has none.
+        delete st.recipes;
         st.source = { type: 'folder', path: drop, settleMs: 100, partIdPattern: '-(?<id>P\\d+)_' };
         c.plc.simulate = { windowMs: 1000, stations: { blister: { partsPerMinute: 0 } } };
       }),
