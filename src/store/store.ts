@@ -1,12 +1,14 @@
 import { join } from 'node:path';
 import { openDatabase, type Db } from './db.js';
 import { AlarmRepository } from './alarm.repository.js';
+import { EvidenceRetentionRepository } from './evidence-retention.repository.js';
 import { InspectionRepository } from './inspection.repository.js';
 
 /** The appliance's records: one SQLite file under the data directory. */
 export class Store {
   readonly inspections: InspectionRepository;
   readonly alarms: AlarmRepository;
+  readonly retention: EvidenceRetentionRepository;
   readonly file: string;
   readonly #db: Db;
 
@@ -15,6 +17,7 @@ export class Store {
     this.file = file;
     this.inspections = new InspectionRepository(db);
     this.alarms = new AlarmRepository(db);
+    this.retention = new EvidenceRetentionRepository(db);
   }
 
   static open(dataDir: string): Store {
