@@ -276,5 +276,5 @@ function required(what: string, text: string): string {
 }
 
 function gb(bytes: number): string {
-  return `${(bytes / 1e9).toFixed(2)} GB`;
+  return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : `${(bytes / 1e6).toFixed(1)} MB`;
 }
