@@ -53,6 +53,8 @@ export interface SimPlc {
   /** Trigger → matching ResultCount latency of a station, timed by the simulated PLC itself. */
   latency(stationId: string): SimLatency;
   resetLatency(stationId: string): void;
+  /** Every ResultCount value the station's block received, oldest first: what reached the PLC. */
+  resultCountsSeen(stationId: string): readonly number[];
   /** Changes a part station's conveyor rate; 0 stops it. */
   setPartsPerMinute(stationId: string, partsPerMinute: number): void;
   /** Freezes (false) or resumes (true) PlcHeartbeat, as a PLC whose program stopped would. */
@@ -152,6 +154,7 @@ export async function startSimPlc(options: SimPlcOptions): Promise<SimPlc> {
     counters: (id) => station(id).counters(),
     latency: (id) => station(id).latency(),
     resetLatency: (id) => station(id).resetLatency(),
+    resultCountsSeen: (id) => station(id).resultCountsSeen(),
     setPartsPerMinute: (id, n) => station(id).setPartsPerMinute(n),
     setHeartbeatRunning(running) {
       heartbeatRunning = running;
