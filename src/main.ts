@@ -290,6 +290,8 @@ export class Appliance {
         if (ok) this.log.info({ stationId, by }, 'camera reference view replaced');
         return ok;
       },
+      alarms: this.alarms,
+      evidenceDeletion: (id) => this.store.retention.deletion(id),
       metrics: this.metrics,
       logger: this.log,
     });

@@ -139,10 +139,16 @@ describe('AlarmCenter lifecycle', () => {
 
   it('a login lock-out is an appliance-level alarm with no PLC bit', () => {
     const { center, words } = setup();
-    center.raise(lockoutSource('bob'), 'loginLockout', 'warning', 'user "bob" locked out after 5 failed logins');
-    expect(center.active()).toMatchObject([{ stationId: 'user:bob', category: 'loginLockout' }]);
+    center.userLockedOut('bob');
+    center.userLockedOut('eve');
+    expect(center.active()).toMatchObject([
+      { stationId: lockoutSource('bob'), category: 'loginLockout', message: expect.stringContaining('"bob" locked out') },
+      { stationId: 'user:eve', category: 'loginLockout' },
+    ]);
     expect(words.size).toBe(0);
     expect(center.word('blister')).toBe(0);
+    center.userUnlocked('bob');
+    expect(center.active()).toMatchObject([{ stationId: 'user:bob', condition: 'cleared' }, { stationId: 'user:eve', condition: 'active' }]);
   });
 
   it('history shows every transition with who and when, filtered by time and station', () => {

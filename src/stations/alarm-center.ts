@@ -87,6 +87,16 @@ export class AlarmCenter {
     this.#publish(stationId, category);
   }
 
+  /** A user's account locked after failed logins (the users' `onLockout`): a page alarm, no PLC bit. */
+  userLockedOut(user: string): void {
+    this.raise(lockoutSource(user), 'loginLockout', 'warning', `user "${user}" locked out after repeated failed logins or signatures`);
+  }
+
+  /** The account was unlocked by an administrator: the lock-out condition is over. */
+  userUnlocked(user: string): void {
+    this.clear(lockoutSource(user), 'loginLockout');
+  }
+
   isActive(stationId: string, category: AlarmCategory): boolean {
     return this.#active.get(stationId)?.has(category) ?? false;
   }

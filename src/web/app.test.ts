@@ -38,6 +38,7 @@ function deps(plc: ComponentHealth): WebDeps {
     evidenceFile: (p) => p,
     requestCheck: async () => null,
     setReference: async () => false,
+    alarms: { active: () => [], history: () => [] },
     metrics,
     logger: silentLogger(),
   };
