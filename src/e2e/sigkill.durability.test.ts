@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -59,15 +60,23 @@ async function healthy(httpPort: number): Promise<boolean> {
 }
 
 /** What must hold of the data directory after any crash. */
-function checkAfterCrash(dbFile: string, answered: readonly number[]): { recorded: number; missing: number[] } {
+function checkAfterCrash(dataDir: string, answered: readonly number[]): { recorded: number; missing: number[]; evidence: number; answeredWithoutAnswerRow: number } {
+  const dbFile = join(dataDir, 'lineside.db');
   // Opened read-write, as the next start opens it: SQLite recovers the WAL first.
   const db = new Database(dbFile);
   try {
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
     const rows = db.prepare(`SELECT trigger_count AS n FROM inspections WHERE station_id = 'blister' AND trigger_count IS NOT NULL`).all() as Array<{ n: number }>;
     const recorded = new Set(rows.map((r) => r.n));
+    // Every evidence image the records list is on disk, whole: its row is written after the file.
+    const evidence = db.prepare(`SELECT inspection_id AS id, path, sha256 FROM evidence`).all() as Array<{ id: number; path: string; sha256: string }>;
+    for (const e of evidence) {
+      expect(createHash('sha256').update(readFileSync(join(dataDir, e.path))).digest('hex'), `evidence of inspection ${e.id}`).toBe(e.sha256);
+    }
+    // What the PLC was told is recorded after the write: a kill in between leaves the inspection without it (reported, not a loss of the inspection).
+    const answers = new Set((db.prepare(`SELECT result_count AS n FROM plc_answers`).all() as Array<{ n: number }>).map((r) => r.n));
     // MERGE(records part A): add "lineside verify-audit passes on dataDir" here.
-    return { recorded: recorded.size, missing: answered.filter((n) => !recorded.has(n)) };
+    return { recorded: recorded.size, missing: answered.filter((n) => !recorded.has(n)), evidence: evidence.length, answeredWithoutAnswerRow: answered.filter((n) => !answers.has(n)).length };
   } finally {
     db.close();
   }
@@ -113,7 +122,6 @@ describe('durability: SIGKILL at full line rate', () => {
         ],
       }),
     );
-    const dbFile = join(dataDir, 'lineside.db');
     report.info({ seed, kills: KILLS, partsPerMinute: PARTS_PER_MINUTE, dataDir }, 'durability run');
 
     let earlyKills = 0;
@@ -137,7 +145,7 @@ describe('durability: SIGKILL at full line rate', () => {
       await sleep(100); // PLC-side events already received are processed
       const answered = sim.resultCountsSeen('blister');
       if (answered.length > seenBefore) cyclesAnswering++;
-      const { missing } = checkAfterCrash(dbFile, answered);
+      const { missing } = checkAfterCrash(dataDir, answered);
       expect(missing, `kill ${k} (seed ${seed}): ResultCounts the PLC received without an inspection row`).toEqual([]);
     }
 
@@ -156,8 +164,8 @@ describe('durability: SIGKILL at full line rate', () => {
     expect(app.child.exitCode).toBe(0);
 
     const answered = sim.resultCountsSeen('blister');
-    const final = checkAfterCrash(dbFile, answered);
-    report.info({ seed, earlyKills, cyclesAnswering, resultCountsSeen: answered.length, inspectionsRecorded: final.recorded, plc: sim.counters('blister') }, 'durability: every answered part recorded');
+    const final = checkAfterCrash(dataDir, answered);
+    report.info({ seed, earlyKills, cyclesAnswering, resultCountsSeen: answered.length, inspectionsRecorded: final.recorded, evidenceImagesChecked: final.evidence, answersWithoutPlcAnswerRow: final.answeredWithoutAnswerRow, plc: sim.counters('blister') }, 'durability: every answered part recorded');
     expect(final.missing).toEqual([]);
     // Not vacuous: most kills landed while the line was being answered at full rate.
     expect(cyclesAnswering).toBeGreaterThanOrEqual(KILLS / 2);
