@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { loadConfigFile, type ConfigOverrides } from './config/load.js';
@@ -9,6 +9,7 @@ import { formatEntry, listPki, rejectCertificate, trustCertificate } from './plc
 import { readSimCounters } from './plc/sim/sim-counters.client.js';
 import { inferImages } from './tools/infer.js';
 import { formatProbe, probeSource, sourceFromAddress } from './tools/probe-source.js';
+import { isReportFormat, REPORT_FORMATS, writeBatchReport } from './tools/report.js';
 
 const DEMO_CONFIG = fileURLToPath(new URL('../config/demo.yaml', import.meta.url));
 
@@ -44,6 +45,14 @@ usage:
       automatically: it lands in rejected/ and the link says which one to
       trust. The folder is plc.security.pkiDir of the config (default
       <dataDir>/pki; without --config, ./data/pki).
+  lineside report batch BATCH_ID [--format pdf|csv|json] [--config FILE | --data-dir DIR | --db FILE]
+                                  [--out FILE]
+      The batch report from the records: counts by verdict per station, defect
+      Pareto, recipes, model versions and hashes, alarms, reviews and
+      signatures, audit entries of the batch period. Reads the database
+      read-only (works beside the running appliance and on a backup). Default
+      --format pdf, --out ./batch-<BATCH_ID>.<format>; exits 1 if the batch
+      has no inspections.
   lineside --version | --help
 `;
 
@@ -62,6 +71,8 @@ async function main(argv: string[]): Promise<number> {
       return infer(rest);
     case 'pki':
       return pki(rest);
+    case 'report':
+      return report(rest);
     case '--version':
       console.log(VERSION);
       return 0;
@@ -192,6 +203,29 @@ async function pki(args: string[]): Promise<number> {
   }
   console.error(usage);
   return 2;
+}
+
+async function report(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { format: { type: 'string', default: 'pdf' }, config: { type: 'string' }, 'data-dir': { type: 'string' }, db: { type: 'string' }, out: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [what, batchId] = positionals;
+  if (what !== 'batch' || !batchId || positionals.length !== 2) {
+    console.error('usage: lineside report batch BATCH_ID [--format pdf|csv|json] [--config FILE | --data-dir DIR | --db FILE] [--out FILE]');
+    return 2;
+  }
+  if (!isReportFormat(values.format)) {
+    console.error(`lineside: --format must be one of ${REPORT_FORMATS.join(', ')}, not "${values.format}"`);
+    return 2;
+  }
+  const config = values.config !== undefined ? loadConfigFile(values.config) : null;
+  const db = values.db ?? join(values['data-dir'] ?? config?.dataDir ?? 'data', 'lineside.db');
+  const { file, report: r } = await writeBatchReport({ db: resolve(db), batchId, format: values.format, out: values.out, line: config?.line ?? null });
+  console.log(`batch ${r.batchId}: ${r.totals.total} inspections (${r.totals.reject} rejected), ${r.alarms.length} alarms, ${r.audit.length} audit entries → ${file}`);
+  return 0;
 }
 
 async function run(args: string[]): Promise<number> {

@@ -28,6 +28,7 @@ import { EvidenceRetention } from './store/evidence-retention.js';
 import { Store } from './store/store.js';
 import { singleStage, twoStage } from './vision/inspector.js';
 import { Model } from './vision/model.js';
+import { renderBatchReport } from './tools/report.js';
 import { buildWebApp, type CameraView } from './web/app.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -61,6 +62,7 @@ export class Appliance {
   readonly stations: Station[] = [];
   readonly cameras = new Map<string, Camera>();
   web: ReturnType<typeof buildWebApp> | null = null;
+  #tlsFiles: { cert: Buffer; key: Buffer } | undefined;
   readonly #stops: Array<{ name: string; stop: () => Promise<void> | void }> = [];
 
   private constructor(config: Config, logger: Logger) {
@@ -82,7 +84,7 @@ export class Appliance {
 
   get httpUrl(): string {
     const addr = this.web?.server.address() as AddressInfo | null;
-    return addr ? `http://${addr.address}:${addr.port}` : '';
+    return addr ? `${this.config.http.tls ? 'https' : 'http'}://${addr.address}:${addr.port}` : '';
   }
 
   async stop(): Promise<void> {
@@ -98,6 +100,7 @@ export class Appliance {
   async #start(): Promise<void> {
     const { config, log } = this;
     log.info({ version: VERSION, line: config.line, stations: config.stations.map((s) => s.id), dataDir: config.dataDir }, 'lineside starting');
+    this.#tlsFiles = this.#tls();
 
     this.store = Store.open(config.dataDir);
     this.#stops.push({ name: 'store', stop: () => this.store.close() });
@@ -261,9 +264,24 @@ export class Appliance {
     }
   }
 
+  /** The page's certificate and key, read once; a file that cannot be read names its key. */
+  #tls(): { cert: Buffer; key: Buffer } | undefined {
+    const tls = this.config.http.tls;
+    if (!tls) return undefined;
+    const read = (key: 'certFile' | 'keyFile'): Buffer => {
+      try {
+        return readFileSync(tls[key]);
+      } catch (e) {
+        throw new LinesideError(ErrorCode.config, `http.tls.${key}: cannot read ${tls[key]}: ${reasonOf(e)}`, { cause: e });
+      }
+    };
+    return { cert: read('certFile'), key: read('keyFile') };
+  }
+
   async #listen(): Promise<void> {
     const web = buildWebApp({
       line: this.config.line,
+      tls: this.#tlsFiles,
       version: VERSION,
       stations: () =>
         this.stations.map((s) => ({
@@ -292,6 +310,13 @@ export class Appliance {
       },
       alarms: this.alarms,
       evidenceDeletion: (id) => this.store.retention.deletion(id),
+      bus: this.bus,
+      batches: () => this.store.batches(20),
+      batchReport: async (batchId, format, client) => {
+        const report = this.store.batchReport(batchId, { generatedBy: { user: `web ${client}`, role: 'viewer' }, line: this.config.line });
+        this.log.info({ batchId, format, client, contentSha256: report.contentSha256 }, 'batch report exported');
+        return renderBatchReport(report, format);
+      },
       metrics: this.metrics,
       logger: this.log,
     });

@@ -55,6 +55,7 @@ export function parseConfig(raw: unknown, baseDir: string, label = 'config'): Co
   const resolved: Config = {
     ...cfg,
     dataDir: abs(cfg.dataDir),
+    http: { ...cfg.http, tls: cfg.http.tls && { certFile: abs(cfg.http.tls.certFile), keyFile: abs(cfg.http.tls.keyFile) } },
     plc: resolvePlcPaths(cfg, abs),
     models: Object.fromEntries(
       Object.entries(cfg.models).map(([k, m]) => [k, { ...m, path: abs(m.path), manifest: m.manifest ? abs(m.manifest) : undefined }]),

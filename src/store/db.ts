@@ -32,6 +32,20 @@ export function openDatabase(file: string): Db {
   return db;
 }
 
+/**
+ * Open an existing database for reading only (reports, verification): never migrates, never
+ * creates. Works beside a running appliance (WAL readers do not block its writes).
+ */
+export function openDatabaseReadOnly(file: string): Db {
+  try {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 5000');
+    return db;
+  } catch (cause) {
+    throw new LinesideError(ErrorCode.storage, `cannot open database ${file} for reading: ${(cause as Error).message}`, { cause });
+  }
+}
+
 /** Apply pending migrations in one transaction each; `user_version` holds the schema version. */
 export function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;

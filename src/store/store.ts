@@ -3,6 +3,8 @@ import { openDatabase, type Db } from './db.js';
 import { AlarmRepository } from './alarm.repository.js';
 import { EvidenceRetentionRepository } from './evidence-retention.repository.js';
 import { InspectionRepository } from './inspection.repository.js';
+import { readBatchReport, type BatchReport, type ReportSections } from '../records/batch-report.js';
+import type { Actor } from '../records/audit.js';
 
 /** The appliance's records: one SQLite file under the data directory. */
 export class Store {
@@ -37,6 +39,21 @@ export class Store {
       journalMode: String(this.#db.pragma('journal_mode', { simple: true })),
       synchronous: names[this.#db.pragma('synchronous', { simple: true }) as number] ?? 'OFF',
     };
+  }
+
+  /** A batch's report from these records (`lineside report batch`, the page's download). */
+  batchReport(batchId: string, opts: { generatedBy: Actor; line?: string | null; now?: number; sections?: ReportSections }): BatchReport {
+    return readBatchReport(this.#db, batchId, opts);
+  }
+
+  /** The most recent batches, newest first, with their period and size (for the page's report list). */
+  batches(limit: number): Array<{ batchId: string; from: number; to: number; inspections: number }> {
+    return this.#db
+      .prepare(
+        `SELECT batch_id AS batchId, MIN(started_at) AS "from", MAX(started_at) AS "to", COUNT(*) AS inspections
+         FROM inspections WHERE batch_id IS NOT NULL GROUP BY batch_id ORDER BY "to" DESC LIMIT ?`,
+      )
+      .all(limit) as Array<{ batchId: string; from: number; to: number; inspections: number }>;
   }
 
   close(): void {

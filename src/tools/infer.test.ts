@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,21 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../domain/errors.js';
 import { writeBrokenModel } from '../vision/testing/broken-models.js';
 import { inferImages } from './infer.js';
+import { runCli } from './testing/run-cli.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MODEL = join(ROOT, 'models/blister-detector.onnx');
 const labels = JSON.parse(readFileSync(join(ROOT, 'fixtures/blister/labels.json'), 'utf8')) as { images: Array<{ file: string; defects: Array<{ class: string }> }> };
 
-function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'infer', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (...args: string[]) => runCli('infer', ...args);
 
 describe('lineside infer', () => {
   it('reports the decoded detections in original image pixels and writes an annotated copy', async () => {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatProbe, probeSource, sourceFromAddress } from './probe-source.js';
+import { runCli } from './testing/run-cli.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const JPEG = readFileSync(join(ROOT, 'fixtures/blister/blister-0003.jpg'));
@@ -25,17 +25,7 @@ function camera(): Promise<{ server: Server; url: (pass: string) => string }> {
   return new Promise((r) => server.listen(0, '127.0.0.1', () => r({ server, url: (pass) => `http://installer:${encodeURIComponent(pass)}@127.0.0.1:${(server.address() as AddressInfo).port}/snap.jpg` })));
 }
 
-/** Runs the CLI without blocking this process (the test's camera must keep answering). */
-function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'probe-source', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (...args: string[]) => runCli('probe-source', ...args);
 
 describe('lineside probe-source', () => {
   let server: Server | undefined;

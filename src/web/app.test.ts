@@ -1,10 +1,17 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { StationConfig } from '../config/schema.js';
 import { HealthState, type ComponentHealth } from '../domain/health.js';
+import type { LinesideEvents } from '../domain/events.js';
 import type { StoredInspection } from '../domain/inspection.js';
+import { TypedEmitter } from '../domain/typed-emitter.js';
 import { silentLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
-import { buildWebApp, type WebDeps } from './app.js';
+import { Store } from '../store/store.js';
+import { renderBatchReport } from '../tools/report.js';
+import { buildWebApp, servedRoutes, type WebDeps } from './app.js';
 
 const ok: ComponentHealth = { state: HealthState.ok, since: 0 };
 const down: ComponentHealth = { state: HealthState.down, detail: 'PLC not reachable at opc.tcp://127.0.0.1:4840', since: 0 };
@@ -15,6 +22,10 @@ const inspection: StoredInspection = {
   timings: { totalMs: 12 }, modelVersions: { blister: 'blister-detector@1.0.0+abc' }, frameOrigin: 'blister-0009.jpg', findings: [],
   evidencePath: null, evidenceSha256: null, plcWrittenAt: 1,
 };
+
+/** Records behind the batch report routes: batch B1 with the inspection above. */
+const store = Store.open(mkdtempSync(join(tmpdir(), 'lineside-web-')));
+store.inspections.record(inspection);
 
 function deps(plc: ComponentHealth): WebDeps {
   const metrics = new Metrics();
@@ -39,6 +50,9 @@ function deps(plc: ComponentHealth): WebDeps {
     requestCheck: async () => null,
     setReference: async () => false,
     alarms: { active: () => [], history: () => [] },
+    bus: new TypedEmitter<LinesideEvents>(),
+    batches: () => store.batches(20),
+    batchReport: async (batchId, format, client) => renderBatchReport(store.batchReport(batchId, { generatedBy: { user: `web ${client}`, role: 'viewer' } }), format),
     metrics,
     logger: silentLogger(),
   };
@@ -78,6 +92,32 @@ describe('web app', () => {
     expect((await app.inject('/api/inspections/7')).statusCode).toBe(404);
     expect((await app.inject('/api/inspections/abc')).statusCode).toBe(400);
     expect((await app.inject('/api/inspections/42/evidence.jpg')).statusCode).toBe(404);
+  });
+
+  it('lists batches with their report links and serves each report as a download; a bad format or an unknown batch is refused', async () => {
+    const app = buildWebApp(deps(ok));
+    const list = (await app.inject('/api/batches')).json() as Array<{ batchId: string; inspections: number; reports: Record<string, string> }>;
+    expect(list).toEqual([expect.objectContaining({ batchId: inspection.batchId, inspections: 1 })]);
+    const pdf = await app.inject(list[0]!.reports.pdf!);
+    expect(pdf.statusCode).toBe(200);
+    expect(pdf.headers['content-type']).toBe('application/pdf');
+    expect(pdf.headers['content-disposition']).toBe(`attachment; filename="batch-${inspection.batchId}.pdf"`);
+    expect(pdf.rawPayload.subarray(0, 5).toString()).toBe('%PDF-');
+    const json = (await app.inject(list[0]!.reports.json!)).json() as { totals: { total: number }; generatedBy: { user: string } };
+    expect(json.totals.total).toBe(1);
+    expect(json.generatedBy.user).toBe('web 127.0.0.1');
+    expect((await app.inject(`/api/batches/${inspection.batchId}/report?format=xlsx`)).statusCode).toBe(400);
+    expect((await app.inject('/api/batches/NO-SUCH/report')).json()).toMatchObject({ error: 'LINESIDE_ERR_NOT_FOUND' });
+  });
+
+  it('describes exactly the routes it serves in its OpenAPI document, readable at /docs', async () => {
+    const app = buildWebApp(deps(ok));
+    const doc = (await app.inject('/docs/openapi.json')).json() as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    expect(doc.openapi).toBe('3.1.0');
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`));
+    expect(servedRoutes(app).sort()).toEqual(documented.sort());
+    const page = await app.inject('/docs');
+    expect(page.body).toContain('<code>/api/batches/{batchId}/report</code>');
   });
 
   it('serves the status page without anything from outside the box', async () => {

@@ -1,9 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import Fastify, { LogController } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { StationConfig } from '../config/schema.js';
 import { ErrorCode, LinesideError } from '../domain/errors.js';
+import type { LinesideEvents } from '../domain/events.js';
 import type { StoredInspection } from '../domain/inspection.js';
+import type { TypedEmitter } from '../domain/typed-emitter.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SourceStats } from '../sources/frame-source.js';
@@ -13,7 +15,11 @@ import type { StationHealth } from '../stations/station.js';
 import type { VerdictCounters } from '../store/inspection.repository.js';
 import type { AlarmCenter } from '../stations/alarm-center.js';
 import { alarmRoutes } from './alarm.routes.js';
+import { isReportFormat, REPORT_FORMATS, type ReportFormat } from '../tools/report.js';
 import { errorHandler } from './errors.js';
+import { EventStream } from './event-stream.js';
+import { openApiDocument, renderDocs } from './openapi.js';
+import { registerSecurityHeaders } from './security-headers.js';
 import { renderPage } from './page.js';
 
 /** What the web layer may see and do; nothing else of the application reaches it. */
@@ -39,6 +45,14 @@ export interface WebDeps {
   readonly alarms: Pick<AlarmCenter, 'active' | 'history'>;
   /** Why an inspection's evidence image is gone, if retention deleted it. */
   readonly evidenceDeletion?: (inspectionId: number) => { deletedAt: number; reason: string } | undefined;
+  /** Recent batches for the report list, newest first. */
+  readonly batches: () => ReadonlyArray<{ batchId: string; from: number; to: number; inspections: number }>;
+  /** A batch's report, rendered; the export is recorded with who asked for it. */
+  readonly batchReport: (batchId: string, format: ReportFormat, client: string) => Promise<{ body: Buffer; fileName: string; contentType: string }>;
+  /** PEM certificate and key: the page is served over HTTPS (cookies get Secure, HSTS is sent). */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  /** The appliance's events, streamed to the page. */
+  readonly bus: TypedEmitter<LinesideEvents>;
   readonly metrics: Metrics;
   readonly logger: Logger;
 }
@@ -72,14 +86,44 @@ function inspectionJson(i: StoredInspection): Record<string, unknown> {
   };
 }
 
+const ROUTES = new WeakMap<FastifyInstance, string[]>();
+
+/** Every route the app serves, as `METHOD /path/:param` (the OpenAPI document must list exactly these). */
+export function servedRoutes(app: FastifyInstance): string[] {
+  return [...(ROUTES.get(app) ?? [])];
+}
+
 /** Builds the app without listening, so tests use `inject()`. */
 export function buildWebApp(deps: WebDeps) {
-  const app = Fastify({ loggerInstance: deps.logger.child({ component: 'web' }), logController: new LogController({ disableRequestLogging: true }) });
+  // forceCloseConnections: a stop ends the page's event streams and does not wait for the
+  // browsers' keep-alive sockets to go idle.
+  const options = {
+    loggerInstance: deps.logger.child({ component: 'web' }),
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: true,
+  };
+  // Routes and hooks do not depend on the server's type; one instance type keeps them so.
+  const app = (deps.tls ? Fastify({ ...options, https: { cert: deps.tls.cert, key: deps.tls.key } }) : Fastify(options)) as unknown as FastifyInstance;
   app.setErrorHandler(errorHandler(deps.logger));
+  const served: string[] = [];
+  ROUTES.set(app, served);
+  app.addHook('onRoute', (r) => {
+    for (const m of [r.method].flat()) if (m !== 'HEAD') served.push(`${m} ${r.url}`);
+  });
+  registerSecurityHeaders(app, { secure: deps.tls !== undefined });
 
   app.get('/', async (_req, reply) => {
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');
-    return renderPage(deps.line, deps.version);
+    return renderPage(deps.line, deps.version, reply.cspNonce);
+  });
+
+  const events = new EventStream(deps.bus, { inspection: inspectionJson });
+  app.addHook('preClose', async () => events.close());
+  app.get<{ Querystring: { lastEventId?: string } }>('/api/events', (req, reply) => {
+    const raw = req.headers['last-event-id'] ?? req.query.lastEventId;
+    const lastId = raw === undefined || Array.isArray(raw) ? null : Number(raw);
+    reply.hijack();
+    events.serve(reply.raw, lastId !== null && Number.isSafeInteger(lastId) && lastId >= 0 ? lastId : null);
   });
 
   app.get('/healthz', async (_req, reply) => {
@@ -132,6 +176,27 @@ export function buildWebApp(deps: WebDeps) {
   });
 
   void app.register(alarmRoutes(deps.alarms));
+  app.get('/api/batches', async () =>
+    deps.batches().map((b) => ({
+      batchId: b.batchId,
+      from: new Date(b.from).toISOString(),
+      to: new Date(b.to).toISOString(),
+      inspections: b.inspections,
+      reports: Object.fromEntries(REPORT_FORMATS.map((f) => [f, `/api/batches/${encodeURIComponent(b.batchId)}/report?format=${f}`])),
+    })),
+  );
+
+  app.get<{ Params: { batchId: string }; Querystring: { format?: string } }>('/api/batches/:batchId/report', async (req, reply) => {
+    const format = req.query.format ?? 'pdf';
+    if (!isReportFormat(format)) throw new LinesideError(ErrorCode.badRequest, `format must be one of ${REPORT_FORMATS.join(', ')}, not "${format}"`);
+    const r = await deps.batchReport(req.params.batchId, format, req.ip);
+    reply.type(r.contentType).header('content-disposition', `attachment; filename="${r.fileName}"`).header('cache-control', 'no-store');
+    return reply.send(r.body);
+  });
+
+  const apiDoc = openApiDocument(deps.version, { signIn: false });
+  app.get('/docs/openapi.json', async () => apiDoc);
+  app.get('/docs', async (_req, reply) => reply.type('text/html; charset=utf-8').send(renderDocs(apiDoc)));
 
   app.get('/metrics', async (_req, reply) => {
     reply.type(deps.metrics.registry.contentType);

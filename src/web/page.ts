@@ -1,8 +1,10 @@
 /**
  * The status page: one self-contained HTML document (no CDN, fonts or scripts from elsewhere).
- * It polls the JSON API once a second; status is shown by text and shape as well as colour.
+ * Events from the appliance arrive as Server-Sent Events (`/api/events`) and the tiles refresh from
+ * the JSON API on each, at most 4 times a second; the browser's EventSource reconnects by itself
+ * and resumes from the last event it saw. Status is shown by text and shape as well as colour.
  */
-export function renderPage(line: string, version: string): string {
+export function renderPage(line: string, version: string, nonce: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -33,6 +35,7 @@ export function renderPage(line: string, version: string): string {
   button { font-size:1rem; min-height:48px; padding:.5rem 1rem; border-radius:.4rem; border:1px solid #0004; background:#1f5fbf; color:#fff; cursor:pointer; }
   button:disabled { opacity:.5; }
   .alarms { color:var(--bad); font-weight:600; }
+  a.download { display:inline-block; min-height:48px; min-width:48px; padding:.75rem .5rem; }
 </style>
 </head>
 <body>
@@ -41,10 +44,12 @@ export function renderPage(line: string, version: string): string {
   <span id="overall" class="pill" role="status">…</span>
   <span id="plc" class="pill">PLC …</span>
   <span id="storage" class="pill">storage …</span>
+  <span id="live" class="pill" data-testid="live">○ connecting…</span>
   <span class="meta" style="color:#ccd">v${escapeHtml(version)} · <a href="/metrics" style="color:#ccd">metrics</a> · <a href="/healthz" style="color:#ccd">healthz</a></span>
 </header>
 <main id="stations" aria-live="polite"></main>
-<script>
+<section id="batches" class="station" style="margin:0 1rem 1rem"><h2>Batch reports</h2><div id="batch-list" class="meta">…</div></section>
+<script nonce="${nonce}">
 const SHAPE = { pass: '✔ PASS', reject: '✖ REJECT', inconclusive: '? INCONCLUSIVE', not_inspected: '⊘ NOT INSPECTED' };
 const HMARK = { ok: '✔', starting: '…', degraded: '▲', down: '✖' };
 const ALARM_BITS = ['camera lost','model unhealthy','PPE violation','cleaning failed','storage','PLC heartbeat lost','inspection errors','missed triggers'];
@@ -112,8 +117,29 @@ document.addEventListener('click', async (e) => {
   await fetch('/api/stations/' + encodeURIComponent(id) + '/check', { method: 'POST' });
   refresh();
 });
+async function refreshBatches() {
+  try {
+    const batches = await fetch('/api/batches').then((r) => r.json());
+    document.getElementById('batch-list').innerHTML = batches.length === 0 ? 'No batch recorded yet.' :
+      '<table class="counters"><tr><th>batch</th><th>from</th><th>to</th><th>inspections</th><th>report</th></tr>' +
+      batches.map((b) => '<tr data-batch="' + esc(b.batchId) + '"><td>' + esc(b.batchId) + '</td><td>' + new Date(b.from).toLocaleString() + '</td><td>' + new Date(b.to).toLocaleString() + '</td><td>' + b.inspections + '</td><td>' +
+        Object.entries(b.reports).map(([f, url]) => '<a class="download" href="' + esc(url) + '">' + f.toUpperCase() + '</a>').join(' · ') + '</td></tr>').join('') + '</table>';
+  } catch (e) { /* the station tiles already say the appliance is unreachable */ }
+}
+let refreshing = null;
+function soon() {
+  if (!refreshing) refreshing = setTimeout(() => { refreshing = null; refresh(); }, 250);
+}
+const live = document.getElementById('live');
+const events = new EventSource('/api/events');
+events.onopen = () => { live.textContent = '● live'; live.className = 'pill ok'; soon(); };
+events.onerror = () => { live.textContent = '○ reconnecting…'; live.className = 'pill bad'; };
+for (const type of ['inspection', 'alarm', 'health', 'reset']) events.addEventListener(type, soon);
 refresh();
-setInterval(refresh, 1000);
+refreshBatches();
+// Camera rates and health details change without events: a slow refresh keeps them current.
+setInterval(refresh, 5000);
+setInterval(refreshBatches, 10000);
 </script>
 </body>
 </html>`;

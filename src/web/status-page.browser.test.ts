@@ -1,6 +1,6 @@
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { demoConfig, ROOT, startAppliance } from '../e2e/harness.js';
@@ -51,8 +51,28 @@ describe('status page in a real browser', () => {
     };
     const first = await total();
     await expect.poll(total, { timeout: 10_000 }).toBeGreaterThan(first + 3);
+    // Live, not polled: the page refreshes only every 5 s on its own, yet over 4 s it shows the
+    // counters at several values, one per inspection event it was sent.
+    await expect(page.locator('[data-testid="live"]').textContent()).resolves.toBe('● live');
+    const seen = new Set<number>();
+    for (const t0 = Date.now(); Date.now() - t0 < 4000; ) {
+      seen.add(await total());
+      await page.waitForTimeout(150);
+    }
+    expect(seen.size).toBeGreaterThanOrEqual(4);
     await expect(tile.locator('[data-testid="verdict"]').textContent()).resolves.toMatch(/PASS|REJECT|INCONCLUSIVE|NOT INSPECTED/);
     expect(external).toEqual([]);
+  });
+
+  it("downloads the current batch's report as a PDF from the page", async () => {
+    const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+    await page.goto(app.httpUrl);
+    const link = page.locator('#batch-list tr[data-batch] a.download', { hasText: 'PDF' }).first();
+    await link.waitFor({ timeout: 15_000 });
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    expect(download.suggestedFilename()).toMatch(/^batch-.+\.pdf$/);
+    const body = readFileSync((await download.path())!);
+    expect(body.subarray(0, 5).toString()).toBe('%PDF-');
   });
 
   it('warns of a frozen camera image, with the camera described', async () => {
