@@ -14,6 +14,8 @@ import { simSecurityFor, startSimPlc, type SimPlc } from './plc/sim/sim-plc.js';
 import { resolveTagMap } from './plc/tags.js';
 import { Camera } from './sources/camera.js';
 import { createSource } from './sources/create-source.js';
+import type { AuditLog } from './records/audit.js';
+import { InterimAuditLog } from './records/interim-audit.js';
 import { ImageHealthMonitor } from './sources/image-health.js';
 import { AlarmCenter, APPLIANCE } from './stations/alarm-center.js';
 import { createStation } from './stations/create-station.js';
@@ -22,11 +24,11 @@ import { Recorder } from './stations/recorder.js';
 import type { Station } from './stations/station.js';
 import { Supervisor } from './stations/supervisor.js';
 import { EvidenceWriter } from './store/evidence.js';
+import { EvidenceRetention } from './store/evidence-retention.js';
 import { Store } from './store/store.js';
 import { Model } from './vision/model.js';
 import { renderBatchReport } from './tools/report.js';
 import { stationModelKeys } from './config/recipes.js';
-import type { AuditLog } from './records/audit.js';
 import { inspectorFor, listedRecipes } from './stations/recipe-switch.js';
 import { buildWebApp, type CameraView } from './web/app.js';
 
@@ -55,6 +57,8 @@ export class Appliance {
   alarms!: AlarmCenter;
   supervisor!: Supervisor;
   evidence!: EvidenceWriter;
+  retention!: EvidenceRetention;
+  audit!: AuditLog;
   readonly models = new Map<string, Model>();
   readonly stations: Station[] = [];
   readonly cameras = new Map<string, Camera>();
@@ -62,7 +66,7 @@ export class Appliance {
   #tlsFiles: { cert: Buffer; key: Buffer } | undefined;
   readonly #stops: Array<{ name: string; stop: () => Promise<void> | void }> = [];
 
-  /** Where GMP-relevant changes the appliance makes itself (recipe changes) are audited. */
+  /** An audit log given by the caller (tests); otherwise the store's. */
   readonly #audit: AuditLog | undefined;
 
   private constructor(config: Config, logger: Logger, audit: AuditLog | undefined) {
@@ -105,6 +109,8 @@ export class Appliance {
 
     this.store = Store.open(config.dataDir);
     this.#stops.push({ name: 'store', stop: () => this.store.close() });
+    // MERGE: the store's hash-chained audit trail (records part A) replaces this stand-in.
+    this.audit = this.#audit ?? new InterimAuditLog(log.child({ component: 'audit' }));
     const closed = this.store.alarms.closeStale(Date.now());
     if (closed > 0) log.info({ closed }, 'closed alarms left open by the previous run');
 
@@ -151,17 +157,43 @@ export class Appliance {
     this.#stops.push({ name: 'plc', stop: () => plc.stop() });
 
     const stationIds = config.stations.map((s) => s.id);
-    this.alarms = new AlarmCenter({ repo: this.store.alarms, bus: this.bus, logger: log.child({ component: 'alarms' }), stations: stationIds });
+    this.alarms = new AlarmCenter({
+      repo: this.store.alarms,
+      audit: this.audit,
+      bus: this.bus,
+      logger: log.child({ component: 'alarms' }),
+      stations: stationIds,
+      maxShelveMs: config.alarms.maxShelveMinutes * 60_000,
+    });
+    this.alarms.start();
+    this.#stops.push({ name: 'alarms', stop: () => this.alarms.stop() });
     this.alarms.onWord((stationId, word) => plc.setAlarmWord(stationId, word));
     plc.onPlcHeartbeat((alive) =>
       alive ? this.alarms.clear(APPLIANCE, 'plcHeartbeatLost') : this.alarms.raise(APPLIANCE, 'plcHeartbeatLost', 'critical', 'PLC heartbeat lost'),
     );
     this.evidence = new EvidenceWriter(config.dataDir);
     this.recorder = new Recorder(
-      { inspections: this.store.inspections, evidence: this.evidence, plc, bus: this.bus, metrics: this.metrics, logger: log.child({ component: 'recorder' }) },
+      {
+        inspections: this.store.inspections,
+        evidence: this.evidence,
+        plc,
+        bus: this.bus,
+        metrics: this.metrics,
+        logger: log.child({ component: 'recorder' }),
+        passSampling: config.retention.evidence.passSampling,
+      },
       config.stations,
     );
     this.#stops.push({ name: 'recorder', stop: () => this.recorder.flush() });
+    this.retention = new EvidenceRetention({
+      repo: this.store.retention,
+      audit: this.audit,
+      dataDir: config.dataDir,
+      config: config.retention.evidence,
+      logger: log.child({ component: 'retention' }),
+    });
+    await this.retention.start();
+    this.#stops.push({ name: 'retention', stop: () => this.retention.stop() });
     const watch = new InspectionWatch(this.alarms);
     const unwatch = this.bus.on('inspection', (i) => watch.inspected(i));
     this.#stops.push({ name: 'inspection watch', stop: () => (unwatch(), watch.stop()) });
@@ -175,7 +207,7 @@ export class Appliance {
           source: camera,
           model: inspectorFor(sc, (key) => this.models.get(key)!),
           recipes: listedRecipes(sc, (key) => this.models.get(key)!),
-          audit: this.#audit,
+          audit: this.audit,
           recorder: this.recorder,
           alarms: this.alarms,
           plc,
@@ -194,6 +226,7 @@ export class Appliance {
     this.supervisor = new Supervisor(this.stations, {
       plc,
       storage: () => this.recorder.storage.value,
+      storageWarning: () => this.retention.status().warning,
       alarms: this.alarms,
       metrics: this.metrics,
       bus: this.bus,
@@ -284,6 +317,8 @@ export class Appliance {
         if (ok) this.log.info({ stationId, by }, 'camera reference view replaced');
         return ok;
       },
+      alarms: this.alarms,
+      evidenceDeletion: (id) => this.store.retention.deletion(id),
       bus: this.bus,
       batches: () => this.store.batches(20),
       batchReport: async (batchId, format, client) => {

@@ -7,6 +7,7 @@ import { replaySourceSchema } from '../sources/replay.source.js';
 import { rtspSourceSchema } from '../sources/rtsp.source.js';
 import { snapshotSourceSchema } from '../sources/snapshot.source.js';
 import { v4l2SourceSchema } from '../sources/v4l2.source.js';
+import { evidenceRetentionSchema } from '../store/evidence-retention.js';
 
 /**
  * The configuration schema: one YAML file, strict (unknown keys are errors), with defaults and
@@ -257,6 +258,15 @@ export const configSchema = z.strictObject({
     .default({ host: '127.0.0.1', port: 8080 }),
   log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).default({ level: 'info' }),
   plc: plcSchema,
+  /** Alarm handling (README: Alarms). */
+  alarms: z
+    .strictObject({
+      /** Longest an alarm may be shelved (hidden from the page; its PLC bit stays). */
+      maxShelveMinutes: z.number().int().min(1).max(7 * 24 * 60).default(8 * 60),
+    })
+    .prefault({}),
+  /** Evidence image retention (README: Evidence retention). Records are never deleted. */
+  retention: z.strictObject({ evidence: evidenceRetentionSchema }).prefault({}),
   models: z.record(id, modelSchema),
   stations: z.array(stationSchema).min(1).max(16),
 });

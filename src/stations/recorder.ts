@@ -22,6 +22,8 @@ export interface RecorderDeps {
   readonly bus: TypedEmitter<LinesideEvents>;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** Keep 1 in N pass images at all (retention.evidence.passSampling); 1 keeps every one. */
+  readonly passSampling?: number;
 }
 
 /**
@@ -36,6 +38,7 @@ export class Recorder {
   readonly #last = new Map<string, StoredInspection>();
   readonly #lastEvidenced = new Map<string, StoredInspection>();
   readonly #evidence = new Set<Promise<void>>();
+  readonly #passesSeen = new Map<string, number>();
 
   constructor(deps: RecorderDeps, stations: readonly StationConfig[]) {
     this.#deps = deps;
@@ -98,10 +101,19 @@ export class Recorder {
       if (v !== undefined) metrics.stageDuration.observe({ station: station.id, stage }, v / 1000);
     }
     this.#last.set(station.id, stored);
-    const keep = opts.keepEvidence ?? (station.evidence as readonly string[]).includes(verdict);
+    const keep = opts.keepEvidence ?? ((station.evidence as readonly string[]).includes(verdict) && this.#sampled(station.id, verdict));
     if (insp.frame && keep) this.#writeEvidence(station, stored, insp);
     this.#deps.bus.emit('inspection', stored);
     return stored;
+  }
+
+  /** Pass images are kept 1 in N per station (the first, then every Nth); other verdicts always. */
+  #sampled(stationId: string, verdict: Verdict): boolean {
+    const n = this.#deps.passSampling ?? 1;
+    if (verdict !== Verdict.pass || n <= 1) return true;
+    const seen = this.#passesSeen.get(stationId) ?? 0;
+    this.#passesSeen.set(stationId, seen + 1);
+    return seen % n === 0;
   }
 
   /** Wait for evidence images still being written (on stop: nothing lost). */

@@ -17,6 +17,8 @@ const CAMERA_LOST_AFTER_MS = 2000;
 export interface SupervisorDeps {
   readonly plc: Pick<PlcLink, 'health' | 'setReady'> | null;
   readonly storage: () => ComponentHealth;
+  /** Why storage is running low (free space, evidence budget), or null; raises storageLow as a warning. */
+  readonly storageWarning?: () => string | null;
   readonly alarms: Pick<AlarmCenter, 'raise' | 'clear'>;
   readonly metrics: Metrics;
   readonly bus: TypedEmitter<LinesideEvents>;
@@ -97,7 +99,9 @@ export class Supervisor {
     }
     this.#cameraMetrics();
     const storage = report.components.storage!;
+    const low = this.#deps.storageWarning?.() ?? null;
     if (storage.state === HealthState.down) alarms.raise('*', 'storageLow', 'critical', `storage: ${storage.detail ?? 'failing'}`);
+    else if (low) alarms.raise('*', 'storageLow', 'warning', `storage low: ${low}`);
     else alarms.clear('*', 'storageLow');
   }
 

@@ -71,6 +71,75 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX alarms_active ON alarms (station_id, category) WHERE cleared_at IS NULL;
   `,
-  // The name of the recipe an inspection ran with (the index was there from the start).
+  // 2: alarm lifecycle (ISA-18.2): acknowledgement and shelving kept alongside the alarm, and an
+  // append-only history of every transition. Existing alarms get their raise/clear as history.
+  `
+  ALTER TABLE alarms ADD COLUMN acked_at      INTEGER;
+  ALTER TABLE alarms ADD COLUMN acked_by      TEXT;
+  ALTER TABLE alarms ADD COLUMN ack_comment   TEXT;
+  ALTER TABLE alarms ADD COLUMN shelved_until INTEGER;
+  ALTER TABLE alarms ADD COLUMN shelved_by    TEXT;
+  ALTER TABLE alarms ADD COLUMN shelve_reason TEXT;
+  -- Alarms from before acknowledgement existed were never acknowledged: closed ones count as done.
+  UPDATE alarms SET acked_at = cleared_at, acked_by = 'system', ack_comment = 'closed before acknowledgement was recorded'
+    WHERE cleared_at IS NOT NULL;
+  DROP INDEX alarms_active;
+  -- In the active list until cleared and acknowledged; at most one such alarm per source and cause.
+  CREATE UNIQUE INDEX alarms_listed ON alarms (station_id, category) WHERE cleared_at IS NULL OR acked_at IS NULL;
+
+  CREATE TABLE alarm_events (
+    id        INTEGER PRIMARY KEY,
+    alarm_id  INTEGER NOT NULL REFERENCES alarms (id),
+    kind      TEXT    NOT NULL CHECK (kind IN ('raised','acknowledged','shelved','unshelved','cleared')),
+    at        INTEGER NOT NULL,
+    actor     TEXT    NOT NULL,
+    role      TEXT    NOT NULL,
+    comment   TEXT,
+    until     INTEGER
+  );
+  CREATE INDEX alarm_events_alarm ON alarm_events (alarm_id);
+  CREATE INDEX alarm_events_time ON alarm_events (at);
+  CREATE TRIGGER alarm_events_no_update BEFORE UPDATE ON alarm_events
+    BEGIN SELECT RAISE(ABORT, 'alarm history is append-only'); END;
+  CREATE TRIGGER alarm_events_no_delete BEFORE DELETE ON alarm_events
+    BEGIN SELECT RAISE(ABORT, 'alarm history is append-only'); END;
+  INSERT INTO alarm_events (alarm_id, kind, at, actor, role, comment)
+    SELECT id, 'raised', raised_at, 'system', 'system', message FROM alarms;
+  INSERT INTO alarm_events (alarm_id, kind, at, actor, role, comment)
+    SELECT id, 'cleared', cleared_at, 'system', 'system', NULL FROM alarms WHERE cleared_at IS NOT NULL;
+  `,
+  // 3: evidence retention. Images are deleted, records never: a deleted image keeps its `evidence`
+  // row (path, sha256) and gets a row here. Batch holds are a history too; the last entry decides.
+  `
+  CREATE TABLE evidence_deletions (
+    inspection_id INTEGER PRIMARY KEY REFERENCES evidence (inspection_id),
+    deleted_at    INTEGER NOT NULL,
+    reason        TEXT    NOT NULL
+  );
+  CREATE TRIGGER evidence_deletions_no_update BEFORE UPDATE ON evidence_deletions
+    BEGIN SELECT RAISE(ABORT, 'evidence deletions are append-only'); END;
+  CREATE TRIGGER evidence_deletions_no_delete BEFORE DELETE ON evidence_deletions
+    BEGIN SELECT RAISE(ABORT, 'evidence deletions are append-only'); END;
+  CREATE INDEX evidence_created ON evidence (created_at);
+
+  CREATE TABLE batch_holds (
+    id        INTEGER PRIMARY KEY,
+    batch_id  TEXT    NOT NULL,
+    kind      TEXT    NOT NULL CHECK (kind IN ('hold','release')),
+    at        INTEGER NOT NULL,
+    actor     TEXT    NOT NULL,
+    role      TEXT    NOT NULL,
+    reason    TEXT    NOT NULL
+  );
+  CREATE INDEX batch_holds_batch ON batch_holds (batch_id, id);
+  CREATE TRIGGER batch_holds_no_update BEFORE UPDATE ON batch_holds
+    BEGIN SELECT RAISE(ABORT, 'batch holds are append-only'); END;
+  CREATE TRIGGER batch_holds_no_delete BEFORE DELETE ON batch_holds
+    BEGIN SELECT RAISE(ABORT, 'batch holds are append-only'); END;
+  CREATE VIEW held_batches AS
+    SELECT h.batch_id, h.at, h.actor, h.reason FROM batch_holds h
+    WHERE h.kind = 'hold' AND h.id = (SELECT MAX(id) FROM batch_holds WHERE batch_id = h.batch_id);
+  `,
+  // 4: the name of the recipe an inspection ran with (the index was there from the start).
   `ALTER TABLE inspections ADD COLUMN recipe_name TEXT;`,
 ];

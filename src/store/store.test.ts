@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { InspectionRecord } from '../domain/inspection.js';
+import { MIGRATIONS } from './migrations.js';
 import { Store } from './store.js';
 
 const record = (over: Partial<InspectionRecord> = {}): InspectionRecord => ({
@@ -64,14 +65,46 @@ describe('Store', () => {
     again.close();
   });
 
-  it('keeps one open alarm per station and category', () => {
+  it('keeps one open alarm per station and category, listed until cleared and acknowledged', () => {
     const store = Store.open(mkdtempSync(join(tmpdir(), 'lineside-store-')));
-    expect(store.alarms.raise('gowning', 'ppeViolation', 'warning', 'no mask', 1)).toBe(true);
-    expect(store.alarms.raise('gowning', 'ppeViolation', 'warning', 'no mask', 2)).toBe(false);
-    expect(store.alarms.active()).toHaveLength(1);
-    expect(store.alarms.clear('gowning', 'ppeViolation', 3)).toBe(true);
-    expect(store.alarms.active()).toHaveLength(0);
+    const first = store.alarms.raise('gowning', 'ppeViolation', 'warning', 'no mask', 1);
+    expect(first).not.toBeNull();
+    expect(store.alarms.raise('gowning', 'ppeViolation', 'warning', 'no mask', 2)).toBeNull();
+    expect(store.alarms.listed()).toHaveLength(1);
+    expect(store.alarms.clear('gowning', 'ppeViolation', 3)?.clearedAt).toBe(3);
+    // Cleared but not acknowledged: still listed; the condition returning re-opens the same alarm.
+    expect(store.alarms.listed()).toHaveLength(1);
+    expect(store.alarms.raise('gowning', 'ppeViolation', 'warning', 'no mask again', 4)?.id).toBe(first!.id);
+    store.alarms.clear('gowning', 'ppeViolation', 5);
+    store.alarms.acknowledge(first!.id, { user: 'ana', role: 'operator' }, 'gown replaced', 6, () => {});
+    expect(store.alarms.listed()).toHaveLength(0);
+    expect(store.alarms.events(first!.id).map((e) => e.kind)).toEqual(['raised', 'cleared', 'raised', 'cleared', 'acknowledged']);
     store.close();
+  });
+
+  it('migrates alarms from before the lifecycle: history from their raise and clear, closed ones count as done', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lineside-store-'));
+    const raw = new Database(join(dir, 'lineside.db'));
+    raw.exec(MIGRATIONS[0]!);
+    raw.pragma('user_version = 1');
+    raw.prepare(`INSERT INTO alarms (station_id, category, severity, message, raised_at, cleared_at) VALUES ('blister', 'cameraLost', 'critical', 'camera lost', 10, 20)`).run();
+    raw.prepare(`INSERT INTO alarms (station_id, category, severity, message, raised_at) VALUES ('blister', 'modelUnhealthy', 'critical', 'model down', 30)`).run();
+    raw.close();
+    const store = Store.open(dir);
+    expect(store.alarms.listed().map((a) => a.category)).toEqual(['modelUnhealthy']);
+    expect(store.alarms.events(1).map((e) => [e.kind, e.at])).toEqual([['raised', 10], ['cleared', 20]]);
+    store.close();
+  });
+
+  it('refuses to change or delete alarm history', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lineside-store-'));
+    const store = Store.open(dir);
+    store.alarms.raise('gowning', 'ppeViolation', 'warning', 'no mask', 1);
+    store.close();
+    const raw = new Database(join(dir, 'lineside.db'));
+    expect(() => raw.prepare(`UPDATE alarm_events SET actor = 'someone else'`).run()).toThrow(/append-only/);
+    expect(() => raw.prepare(`DELETE FROM alarm_events`).run()).toThrow(/append-only/);
+    raw.close();
   });
 
   it('refuses a database from a newer release', () => {

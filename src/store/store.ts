@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { openDatabase, type Db } from './db.js';
 import { AlarmRepository } from './alarm.repository.js';
+import { EvidenceRetentionRepository } from './evidence-retention.repository.js';
 import { InspectionRepository } from './inspection.repository.js';
 import { readBatchReport, type BatchReport, type ReportSections } from '../records/batch-report.js';
 import type { Actor } from '../records/audit.js';
@@ -9,6 +10,7 @@ import type { Actor } from '../records/audit.js';
 export class Store {
   readonly inspections: InspectionRepository;
   readonly alarms: AlarmRepository;
+  readonly retention: EvidenceRetentionRepository;
   readonly file: string;
   readonly #db: Db;
 
@@ -17,6 +19,7 @@ export class Store {
     this.file = file;
     this.inspections = new InspectionRepository(db);
     this.alarms = new AlarmRepository(db);
+    this.retention = new EvidenceRetentionRepository(db);
   }
 
   static open(dataDir: string): Store {

@@ -49,6 +49,7 @@ function deps(plc: ComponentHealth): WebDeps {
     evidenceFile: (p) => p,
     requestCheck: async () => null,
     setReference: async () => false,
+    alarms: { active: () => [], history: () => [] },
     bus: new TypedEmitter<LinesideEvents>(),
     batches: () => store.batches(20),
     batchReport: async (batchId, format, client) => renderBatchReport(store.batchReport(batchId, { generatedBy: { user: `web ${client}`, role: 'viewer' } }), format),

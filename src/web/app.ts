@@ -13,6 +13,8 @@ import type { ImageHealthReport } from '../sources/image-health.js';
 import type { HealthReport } from '../stations/supervisor.js';
 import type { StationHealth } from '../stations/station.js';
 import type { VerdictCounters } from '../store/inspection.repository.js';
+import type { AlarmCenter } from '../stations/alarm-center.js';
+import { alarmRoutes } from './alarm.routes.js';
 import { isReportFormat, REPORT_FORMATS, type ReportFormat } from '../tools/report.js';
 import { errorHandler } from './errors.js';
 import { EventStream } from './event-stream.js';
@@ -39,6 +41,10 @@ export interface WebDeps {
   readonly requestCheck: (stationId: string, by: string) => Promise<StoredInspection | null>;
   /** Makes the camera's latest frame its reference view; false when it has no frame yet. */
   readonly setReference: (stationId: string, by: string) => Promise<boolean>;
+  /** The alarm list and history (GET /api/alarms…). */
+  readonly alarms: Pick<AlarmCenter, 'active' | 'history'>;
+  /** Why an inspection's evidence image is gone, if retention deleted it. */
+  readonly evidenceDeletion?: (inspectionId: number) => { deletedAt: number; reason: string } | undefined;
   /** Recent batches for the report list, newest first. */
   readonly batches: () => ReadonlyArray<{ batchId: string; from: number; to: number; inspections: number }>;
   /** A batch's report, rendered; the export is recorded with who asked for it. */
@@ -148,7 +154,11 @@ export function buildWebApp(deps: WebDeps) {
     if (!insp.evidencePath) throw new LinesideError(ErrorCode.notFound, `inspection ${insp.id} has no evidence image`);
     const file = deps.evidenceFile(insp.evidencePath);
     const st = await stat(file).catch(() => null);
-    if (!st) throw new LinesideError(ErrorCode.notFound, `evidence image of inspection ${insp.id} is no longer on disk`);
+    if (!st) {
+      const deleted = deps.evidenceDeletion?.(insp.id);
+      if (deleted) throw new LinesideError(ErrorCode.notFound, `evidence image of inspection ${insp.id} was deleted by retention at ${new Date(deleted.deletedAt).toISOString()}: ${deleted.reason} (the record and the image's sha256 are kept)`);
+      throw new LinesideError(ErrorCode.notFound, `evidence image of inspection ${insp.id} is no longer on disk`);
+    }
     reply.type('image/jpeg').header('content-length', st.size).header('x-evidence-sha256', insp.evidenceSha256 ?? '');
     return reply.send(createReadStream(file));
   });
@@ -166,6 +176,7 @@ export function buildWebApp(deps: WebDeps) {
     return { stationId: req.params.id, reference: 'set' };
   });
 
+  void app.register(alarmRoutes(deps.alarms));
   app.get('/api/batches', async () =>
     deps.batches().map((b) => ({
       batchId: b.batchId,

@@ -38,6 +38,21 @@ function describeApi(version: string): Record<string, unknown> & { paths: Record
       schemas: {
         Error: { type: 'object', required: ['error', 'message'], properties: { error: { type: 'string', examples: ['LINESIDE_ERR_NOT_FOUND'] }, message: { type: 'string' } } },
         Counters: counters,
+        Alarm: {
+          type: 'object',
+          properties: {
+            id: { type: 'integer' },
+            source: { type: 'string', description: 'station id, `*` for the appliance, `user:<name>` for a lock-out' },
+            category: { type: 'string' },
+            severity: { type: 'string', enum: ['info', 'warning', 'critical'] },
+            message: { type: 'string' },
+            raisedAt: { type: 'string', format: 'date-time' },
+            clearedAt: { type: ['string', 'null'], format: 'date-time' },
+            condition: { type: 'string', enum: ['active', 'cleared'] },
+            acknowledged: { type: ['object', 'null'], properties: { at: { type: 'string', format: 'date-time' }, by: { type: 'string' }, comment: { type: 'string' } } },
+            shelved: { type: ['object', 'null'], properties: { until: { type: 'string', format: 'date-time' }, by: { type: 'string' }, reason: { type: 'string' } } },
+          },
+        },
         Finding: {
           type: 'object',
           properties: {
@@ -179,6 +194,56 @@ function describeApi(version: string): Record<string, unknown> & { paths: Record
           security: [{ session: [] }],
           parameters: [idParam('id', 'inspection id', 'integer')],
           responses: { 200: { description: 'image/jpeg' }, 404: error('no evidence image, or no longer on disk'), ...signedIn },
+        },
+      },
+      '/api/alarms': {
+        get: {
+          summary: 'The active alarm list: active alarms and cleared ones not yet acknowledged, oldest first (shelved ones with shelved=1)',
+          security: [{ session: [] }],
+          parameters: [{ name: 'shelved', in: 'query', required: false, description: '1 to include shelved alarms', schema: { type: 'string', enum: ['0', '1', 'true', 'false'] } }],
+          responses: { 200: json({ type: 'array', items: { $ref: '#/components/schemas/Alarm' } }), ...signedIn },
+        },
+      },
+      '/api/alarms/history': {
+        get: {
+          summary: 'Alarms with any transition in the window, newest first, each with its whole history',
+          security: [{ session: [] }],
+          parameters: [
+            { name: 'from', in: 'query', required: false, description: 'ISO 8601; default 24 h before `to`', schema: { type: 'string', format: 'date-time' } },
+            { name: 'to', in: 'query', required: false, description: 'ISO 8601; default now', schema: { type: 'string', format: 'date-time' } },
+            { name: 'station', in: 'query', required: false, description: 'only this source (station id, `*` for the appliance)', schema: { type: 'string' } },
+          ],
+          responses: {
+            200: json({
+              type: 'array',
+              items: {
+                allOf: [
+                  { $ref: '#/components/schemas/Alarm' },
+                  {
+                    type: 'object',
+                    properties: {
+                      events: {
+                        type: 'array',
+                        items: {
+                          type: 'object',
+                          properties: {
+                            kind: { type: 'string', enum: ['raised', 'acknowledged', 'shelved', 'unshelved', 'cleared'] },
+                            at: { type: 'string', format: 'date-time' },
+                            by: { type: 'string' },
+                            role: { type: 'string' },
+                            comment: { type: ['string', 'null'] },
+                            until: { type: ['string', 'null'], format: 'date-time' },
+                          },
+                        },
+                      },
+                    },
+                  },
+                ],
+              },
+            }),
+            400: error('a time that is not ISO 8601, or from not before to'),
+            ...signedIn,
+          },
         },
       },
       '/api/events': {

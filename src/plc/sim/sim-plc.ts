@@ -53,6 +53,8 @@ export interface SimPlc {
   /** Trigger → matching ResultCount latency of a station, timed by the simulated PLC itself. */
   latency(stationId: string): SimLatency;
   resetLatency(stationId: string): void;
+  /** Every ResultCount value the station's block received, oldest first: what reached the PLC. */
+  resultCountsSeen(stationId: string): readonly number[];
   /** Changes a part station's conveyor rate; 0 stops it. */
   setPartsPerMinute(stationId: string, partsPerMinute: number): void;
   /** A changeover: writes RecipeIndex and holds the station's conveyor until RecipeIndexActive echoes it. */
@@ -156,6 +158,7 @@ export async function startSimPlc(options: SimPlcOptions): Promise<SimPlc> {
     counters: (id) => station(id).counters(),
     latency: (id) => station(id).latency(),
     resetLatency: (id) => station(id).resetLatency(),
+    resultCountsSeen: (id) => station(id).resultCountsSeen(),
     setPartsPerMinute: (id, n) => station(id).setPartsPerMinute(n),
     setRecipeIndex: (id, n) => station(id).setRecipeIndex(n),
     recipe: (id) => station(id).recipe(),

@@ -55,6 +55,8 @@ export interface SimRecipe {
 
 /** Latencies kept per station; a longer run keeps the newest. */
 const MAX_LATENCY_SAMPLES = 200_000;
+/** ResultCount values kept per station for `resultCountsSeen`; a longer run keeps the newest. */
+const MAX_SEEN_RESULTS = 1_000_000;
 
 /**
  * The PLC logic of one station: a conveyor (or cleaning requests) raising a counter, an inspection
@@ -71,6 +73,7 @@ export class SimStation {
   #count = 0;
   #unmatchedResults = 0;
   #latencies: number[] = [];
+  #seen: number[] = [];
   #timer: NodeJS.Timeout | undefined;
   #recipeTimer: NodeJS.Timeout | undefined;
   /** Source time (epoch ms) of the last trigger or recipe write: a RecipeIndex change is stamped in a later scan than the trigger before it, never earlier than one after it. */
@@ -166,6 +169,11 @@ export class SimStation {
     return { count: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: sorted.length === 0 ? 0 : sorted[sorted.length - 1]! };
   }
 
+  /** Every ResultCount value written to this station, matched or not, oldest first. */
+  resultCountsSeen(): readonly number[] {
+    return [...this.#seen];
+  }
+
   resetLatency(): void {
     this.#latencies = [];
   }
@@ -215,6 +223,8 @@ export class SimStation {
   }
 
   #resultCountWritten(count: number): void {
+    if (this.#seen.length >= MAX_SEEN_RESULTS) this.#seen.splice(0, MAX_SEEN_RESULTS / 10);
+    this.#seen.push(count);
     const part = this.#open.get(count);
     if (part === undefined) {
       // Late (after its window) or unknown: the PLC ignores it; kept out of ResultsReceived.

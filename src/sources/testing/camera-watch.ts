@@ -4,7 +4,10 @@ import { HealthState } from '../../domain/health.js';
 import { TypedEmitter } from '../../domain/typed-emitter.js';
 import { silentLogger } from '../../observability/logger.js';
 import { Metrics } from '../../observability/metrics.js';
+import { MemoryAuditLog } from '../../records/testing/memory-audit.js';
 import { AlarmCenter } from '../../stations/alarm-center.js';
+import { AlarmRepository } from '../../store/alarm.repository.js';
+import { openDatabase } from '../../store/db.js';
 import type { Station } from '../../stations/station.js';
 import { Supervisor } from '../../stations/supervisor.js';
 import type { FrameSource } from '../frame-source.js';
@@ -16,7 +19,14 @@ import type { FrameSource } from '../frame-source.js';
 export function watchCamera(source: FrameSource, stationId = 'cam') {
   const words: number[] = [];
   const ready: boolean[] = [];
-  const alarms = new AlarmCenter({ repo: { raise: () => true, clear: () => true }, bus: new TypedEmitter<LinesideEvents>(), logger: silentLogger(), stations: [stationId] });
+  const alarms = new AlarmCenter({
+    repo: new AlarmRepository(openDatabase(':memory:')),
+    audit: new MemoryAuditLog(),
+    bus: new TypedEmitter<LinesideEvents>(),
+    logger: silentLogger(),
+    stations: [stationId],
+    maxShelveMs: 3_600_000,
+  });
   alarms.onWord((_s, w) => words.push(w));
   const station = {
     config: { id: stationId } as PartStationConfig,
