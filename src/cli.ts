@@ -4,12 +4,10 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { loadConfigFile, type ConfigOverrides } from './config/load.js';
 import { isLinesideError } from './domain/errors.js';
-import { Appliance, VERSION } from './main.js';
-import { formatEntry, listPki, rejectCertificate, trustCertificate } from './plc/pki.js';
-import { readSimCounters } from './plc/sim/sim-counters.client.js';
-import { inferImages } from './tools/infer.js';
-import { formatProbe, probeSource, sourceFromAddress } from './tools/probe-source.js';
-import { isReportFormat, REPORT_FORMATS, writeBatchReport } from './tools/report.js';
+import { VERSION } from './version.js';
+
+// Each command loads only what it needs (the appliance, node-opcua, onnxruntime, sharp are heavy):
+// `lineside report` or `--version` answer in a fraction of the time `run` needs to start.
 
 const DEMO_CONFIG = fileURLToPath(new URL('../config/demo.yaml', import.meta.url));
 
@@ -99,6 +97,7 @@ function checkConfig(args: string[]): number {
 }
 
 async function plcCounters(args: string[]): Promise<number> {
+  const { readSimCounters } = await import('./plc/sim/sim-counters.client.js');
   const { values } = parseArgs({
     args,
     options: { endpoint: { type: 'string', default: 'opc.tcp://127.0.0.1:4840' }, station: { type: 'string', multiple: true, default: ['blister', 'hopper'] } },
@@ -112,6 +111,7 @@ async function plcCounters(args: string[]): Promise<number> {
 }
 
 async function probe(args: string[]): Promise<number> {
+  const { formatProbe, probeSource, sourceFromAddress } = await import('./tools/probe-source.js');
   const { values, positionals } = parseArgs({
     args,
     options: {
@@ -158,6 +158,7 @@ async function probe(args: string[]): Promise<number> {
 }
 
 async function infer(args: string[]): Promise<number> {
+  const { inferImages } = await import('./tools/infer.js');
   const { values, positionals } = parseArgs({
     args,
     options: { model: { type: 'string' }, manifest: { type: 'string' }, out: { type: 'string' } },
@@ -176,6 +177,7 @@ async function infer(args: string[]): Promise<number> {
 }
 
 async function pki(args: string[]): Promise<number> {
+  const { formatEntry, listPki, rejectCertificate, trustCertificate } = await import('./plc/pki.js');
   const { values, positionals } = parseArgs({
     args,
     options: { config: { type: 'string' }, 'pki-dir': { type: 'string' } },
@@ -206,6 +208,7 @@ async function pki(args: string[]): Promise<number> {
 }
 
 async function report(args: string[]): Promise<number> {
+  const { isReportFormat, REPORT_FORMATS, writeBatchReport } = await import('./tools/report.js');
   const { values, positionals } = parseArgs({
     args,
     options: { format: { type: 'string', default: 'pdf' }, config: { type: 'string' }, 'data-dir': { type: 'string' }, db: { type: 'string' }, out: { type: 'string' } },
@@ -229,6 +232,7 @@ async function report(args: string[]): Promise<number> {
 }
 
 async function run(args: string[]): Promise<number> {
+  const { Appliance } = await import('./main.js');
   const { values } = parseArgs({
     args,
     options: { config: { type: 'string' }, 'data-dir': { type: 'string' }, 'http-host': { type: 'string' }, 'http-port': { type: 'string' } },

@@ -30,9 +30,10 @@ import { Model } from './vision/model.js';
 import { renderBatchReport } from './tools/report.js';
 import { stationModelKeys } from './config/recipes.js';
 import { inspectorFor, listedRecipes } from './stations/recipe-switch.js';
+import { VERSION } from './version.js';
 import { buildWebApp, type CameraView } from './web/app.js';
 
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export { VERSION };
 
 /** Which PLC counter triggers a station, if any. */
 function triggerCounter(s: StationConfig): 'TriggerCount' | 'CleanCheckRequest' | null {
