@@ -17,6 +17,9 @@ export const ErrorCode = {
   notFound: 'LINESIDE_ERR_NOT_FOUND',
   badRequest: 'LINESIDE_ERR_BAD_REQUEST',
   stopped: 'LINESIDE_ERR_STOPPED',
+  unauthenticated: 'LINESIDE_ERR_UNAUTHENTICATED',
+  forbidden: 'LINESIDE_ERR_FORBIDDEN',
+  tampered: 'LINESIDE_ERR_TAMPERED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -6,6 +6,8 @@ import type { Logger } from '../observability/logger.js';
 const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.badRequest]: 400,
   [ErrorCode.config]: 400,
+  [ErrorCode.unauthenticated]: 401,
+  [ErrorCode.forbidden]: 403,
   [ErrorCode.notFound]: 404,
   [ErrorCode.queueFull]: 429,
   [ErrorCode.sourceUnavailable]: 503,
