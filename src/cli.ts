@@ -7,6 +7,7 @@ import { isLinesideError } from './domain/errors.js';
 import { Appliance, VERSION } from './main.js';
 import { formatEntry, listPki, rejectCertificate, trustCertificate } from './plc/pki.js';
 import { readSimCounters } from './plc/sim/sim-counters.client.js';
+import { recordsCommand, RECORDS_USAGE } from './records/records.cli.js';
 import { inferImages } from './tools/infer.js';
 import { formatProbe, probeSource, sourceFromAddress } from './tools/probe-source.js';
 
@@ -44,7 +45,7 @@ usage:
       automatically: it lands in rejected/ and the link says which one to
       trust. The folder is plc.security.pkiDir of the config (default
       <dataDir>/pki; without --config, ./data/pki).
-  lineside --version | --help
+${RECORDS_USAGE}  lineside --version | --help
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -62,6 +63,11 @@ async function main(argv: string[]): Promise<number> {
       return infer(rest);
     case 'pki':
       return pki(rest);
+    case 'users':
+    case 'verify-audit':
+    case 'backup':
+    case 'restore':
+      return recordsCommand(command, rest);
     case '--version':
       console.log(VERSION);
       return 0;
@@ -208,7 +214,9 @@ async function run(args: string[]): Promise<number> {
     httpHost: values['http-host'],
   };
   const config = loadConfigFile(file, overrides);
-  const app = await Appliance.start(config);
+  const app = await Appliance.start(config, {
+    onFirstAdmin: (user, password) => console.log(`\n*** FIRST START — user "${user}", one-time password: ${password}\n*** Shown once. It must be changed at first sign-in.\n`),
+  });
   app.log.info({ url: app.httpUrl, config: file }, values.config ? 'lineside running' : 'lineside demo running — open the page in a browser');
   await new Promise<void>((done) => {
     const shutdown = (signal: string): void => {
