@@ -28,7 +28,9 @@ export async function backupDatabase(db: Db, out: string, audit: AuditLog, actor
     rmSync(out, { force: true });
     throw new LinesideError(ErrorCode.storage, `backup to ${out} failed: ${reasonOf(cause)}`, { cause });
   }
-  const copy = new Database(out, { readonly: true });
+  // A backup is one self-contained file: no -wal/-shm beside it.
+  const copy = new Database(out);
+  copy.pragma('journal_mode = DELETE');
   const auditEntries = (copy.prepare(`SELECT COUNT(*) AS n FROM audit_trail`).get() as { n: number }).n;
   copy.close();
   const bytes = statSync(out).size;
