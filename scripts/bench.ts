@@ -24,7 +24,7 @@ import { freePort } from '../src/plc/free-port.js';
 import { readSimCounters } from '../src/plc/sim/sim-counters.client.js';
 import { resolveTagMap } from '../src/plc/tags.js';
 import { ReplaySource } from '../src/sources/replay.source.js';
-import { InterimAuditLog } from '../src/records/interim-audit.js';
+import { MemoryAuditLog } from '../src/records/testing/memory-audit.js';
 import { AlarmCenter } from '../src/stations/alarm-center.js';
 import { PartStation } from '../src/stations/part.station.js';
 import { Recorder } from '../src/stations/recorder.js';
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
   while (plc.health().state !== 'ok') await new Promise((r) => setTimeout(r, 100));
 
   const recorder = new Recorder({ inspections: store.inspections, evidence: new EvidenceWriter(demo.dataDir), plc, bus, metrics, logger: log }, [stationCfg]);
-  const alarms = new AlarmCenter({ repo: store.alarms, audit: new InterimAuditLog(log), bus, logger: log, stations: [stationCfg.id], maxShelveMs: 3_600_000 });
+  const alarms = new AlarmCenter({ repo: store.alarms, audit: new MemoryAuditLog(), bus, logger: log, stations: [stationCfg.id], maxShelveMs: 3_600_000 });
   // The bench is the conveyor: it fires triggers as fast as the station's queue accepts them.
   let fire: ((t: PlcTrigger) => void) | null = null;
   const station = new PartStation(stationCfg, {

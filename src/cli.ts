@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { loadConfigFile, type ConfigOverrides } from './config/load.js';
 import { isLinesideError } from './domain/errors.js';
+import { recordsCommand, RECORDS_USAGE } from './records/records.cli.js';
 import { VERSION } from './version.js';
 
 // Each command loads only what it needs (the appliance, node-opcua, onnxruntime, sharp are heavy):
@@ -51,7 +52,7 @@ usage:
       read-only (works beside the running appliance and on a backup). Default
       --format pdf, --out ./batch-<BATCH_ID>.<format>; exits 1 if the batch
       has no inspections.
-  lineside --version | --help
+${RECORDS_USAGE}  lineside --version | --help
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -71,6 +72,11 @@ async function main(argv: string[]): Promise<number> {
       return pki(rest);
     case 'report':
       return report(rest);
+    case 'users':
+    case 'verify-audit':
+    case 'backup':
+    case 'restore':
+      return recordsCommand(command, rest);
     case '--version':
       console.log(VERSION);
       return 0;
@@ -246,7 +252,9 @@ async function run(args: string[]): Promise<number> {
     httpHost: values['http-host'],
   };
   const config = loadConfigFile(file, overrides);
-  const app = await Appliance.start(config);
+  const app = await Appliance.start(config, {
+    onFirstAdmin: (user, password) => console.log(`\n*** FIRST START — user "${user}", one-time password: ${password}\n*** Shown once. It must be changed at first sign-in.\n`),
+  });
   app.log.info({ url: app.httpUrl, config: file }, values.config ? 'lineside running' : 'lineside demo running — open the page in a browser');
   await new Promise<void>((done) => {
     const shutdown = (signal: string): void => {

@@ -15,7 +15,6 @@ import { resolveTagMap } from './plc/tags.js';
 import { Camera } from './sources/camera.js';
 import { createSource } from './sources/create-source.js';
 import type { AuditLog } from './records/audit.js';
-import { InterimAuditLog } from './records/interim-audit.js';
 import { ImageHealthMonitor } from './sources/image-health.js';
 import { AlarmCenter, APPLIANCE } from './stations/alarm-center.js';
 import { createStation } from './stations/create-station.js';
@@ -23,6 +22,10 @@ import { InspectionWatch } from './stations/inspection-watch.js';
 import { Recorder } from './stations/recorder.js';
 import type { Station } from './stations/station.js';
 import { Supervisor } from './stations/supervisor.js';
+import { BackupScheduler } from './records/backup.js';
+import { openRecords, recordStart, type Records } from './records/records.js';
+import { claimDataDir } from './records/run-lock.js';
+import type { User } from './records/users.js';
 import { EvidenceWriter } from './store/evidence.js';
 import { EvidenceRetention } from './store/evidence-retention.js';
 import { Store } from './store/store.js';
@@ -34,6 +37,14 @@ import { VERSION } from './version.js';
 import { buildWebApp, type CameraView } from './web/app.js';
 
 export { VERSION };
+
+export interface AppOptions {
+  logger?: Logger;
+  /** First start only: the `admin` user's one-time password, to show once (`lineside run` prints it). */
+  onFirstAdmin?: (username: string, oneTimePassword: string) => void;
+  /** A user was locked out after too many wrong passwords (for an alarm). */
+  onLockout?: (user: User) => void;
+}
 
 /** Which PLC counter triggers a station, if any. */
 function triggerCounter(s: StationConfig): 'TriggerCount' | 'CleanCheckRequest' | null {
@@ -59,26 +70,40 @@ export class Appliance {
   supervisor!: Supervisor;
   evidence!: EvidenceWriter;
   retention!: EvidenceRetention;
-  audit!: AuditLog;
   readonly models = new Map<string, Model>();
   readonly stations: Station[] = [];
   readonly cameras = new Map<string, Camera>();
   web: ReturnType<typeof buildWebApp> | null = null;
+  /** Part 11 records for the page: audit trail, users, sessions, signatures, reviews. */
+  records!: Records;
+  get audit(): Records['audit'] {
+    return this.records.audit;
+  }
+  get users(): Records['users'] {
+    return this.records.users;
+  }
+  get sessions(): Records['sessions'] {
+    return this.records.sessions;
+  }
+  get signatures(): Records['signatures'] {
+    return this.records.signatures;
+  }
+  get reviews(): Records['reviews'] {
+    return this.records.reviews;
+  }
   #tlsFiles: { cert: Buffer; key: Buffer } | undefined;
+  readonly #opts: AppOptions;
   readonly #stops: Array<{ name: string; stop: () => Promise<void> | void }> = [];
 
-  /** An audit log given by the caller (tests); otherwise the store's. */
-  readonly #audit: AuditLog | undefined;
-
-  private constructor(config: Config, logger: Logger, audit: AuditLog | undefined) {
+  private constructor(config: Config, logger: Logger, opts: AppOptions) {
     this.config = config;
     this.log = logger;
-    this.#audit = audit;
+    this.#opts = opts;
   }
 
   /** Start everything; on failure, stop what started and rethrow. */
-  static async start(config: Config, opts: { logger?: Logger; audit?: AuditLog } = {}): Promise<Appliance> {
-    const app = new Appliance(config, opts.logger ?? createLogger(config.log.level), opts.audit);
+  static async start(config: Config, opts: AppOptions = {}): Promise<Appliance> {
+    const app = new Appliance(config, opts.logger ?? createLogger(config.log.level), opts);
     try {
       await app.#start();
     } catch (e) {
@@ -110,10 +135,9 @@ export class Appliance {
 
     this.store = Store.open(config.dataDir);
     this.#stops.push({ name: 'store', stop: () => this.store.close() });
-    // MERGE: the store's hash-chained audit trail (records part A) replaces this stand-in.
-    this.audit = this.#audit ?? new InterimAuditLog(log.child({ component: 'audit' }));
     const closed = this.store.alarms.closeStale(Date.now());
     if (closed > 0) log.info({ closed }, 'closed alarms left open by the previous run');
+    await this.#openRecords();
 
     if (config.plc.simulate) {
       const port = Number(new URL(config.plc.endpoint.replace(/^opc\.tcp:/, 'http:')).port || 4840);
@@ -237,6 +261,30 @@ export class Appliance {
     this.#stops.push({ name: 'supervisor', stop: () => this.supervisor.stop() });
 
     await this.#listen();
+  }
+
+  /** Audit trail and users on the store's file; first admin; `applianceStarted`; scheduled backups. */
+  async #openRecords(): Promise<void> {
+    const { config, log } = this;
+    const release = claimDataDir(config.dataDir);
+    this.#stops.push({ name: 'data directory claim', stop: release });
+    const onLockout = (user: User): void => {
+      log.warn({ user: user.username }, 'user locked after too many wrong passwords');
+      this.alarms?.userLockedOut(user.username);
+      this.#opts.onLockout?.(user);
+    };
+    this.records = openRecords({ file: this.store.file, dataDir: config.dataDir, config: config.records, onLockout });
+    this.#stops.push({ name: 'records', stop: () => this.records.close() });
+    const oneTime = await recordStart(this.records, { version: VERSION, config }, log);
+    if (oneTime !== null) {
+      log.warn({ user: 'admin', oneTimePassword: oneTime }, '*** FIRST START: one-time password for user "admin" (shown once; change it at first sign-in) ***');
+      this.#opts.onFirstAdmin?.('admin', oneTime);
+    }
+    const backup = config.records.backup;
+    if (backup) {
+      const scheduler = new BackupScheduler({ db: this.records.db, audit: this.records.audit, logger: log.child({ component: 'backup' }), config: backup });
+      this.#stops.push({ name: 'backup', stop: () => scheduler.stop() });
+    }
   }
 
   /**

@@ -62,6 +62,7 @@ export function parseConfig(raw: unknown, baseDir: string, label = 'config'): Co
       Object.entries(cfg.models).map(([k, m]) => [k, { ...m, path: abs(m.path), manifest: m.manifest ? abs(m.manifest) : undefined }]),
     ),
     stations: cfg.stations.map((s) => ({ ...s, source: resolveSourcePaths(s.source, abs) })),
+    records: cfg.records.backup ? { ...cfg.records, backup: { ...cfg.records.backup, dir: abs(cfg.records.backup.dir) } } : cfg.records,
   };
   return deepFreeze(resolved);
 }

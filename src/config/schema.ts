@@ -244,6 +244,36 @@ const plcSchema = z.strictObject({
     .optional(),
 });
 
+/** Part 11 records: password rules, sessions, scheduled backups (README: Records and Part 11). */
+const recordsSchema = z.strictObject({
+  passwords: z
+    .strictObject({
+      /** Shortest password accepted when one is set or changed. */
+      minLength: z.number().int().min(8).max(128).default(12),
+      /** Wrong passwords in a row (login or signature) that lock the account until an admin resets it. */
+      maxFailures: z.number().int().min(1).max(20).default(5),
+      /** A password older than this must be changed at the next login; 0 = never expires. */
+      maxAgeDays: z.number().int().min(0).max(3650).default(90),
+    })
+    .prefault({}),
+  sessions: z
+    .strictObject({
+      /** A session unused this long ends; the user signs in again. */
+      idleMinutes: z.number().int().min(1).max(720).default(15),
+    })
+    .prefault({}),
+  /** Online backups of the database while the appliance runs; omit for none (`lineside backup` still works). */
+  backup: z
+    .strictObject({
+      /** Folder for the backup files (relative to the config file). */
+      dir: z.string().min(1),
+      everyHours: z.number().min(0.25).max(24 * 31).default(24),
+      /** Newest backups kept in `dir`; older ones made by the appliance are removed. */
+      keep: z.number().int().min(1).max(1000).default(14),
+    })
+    .optional(),
+});
+
 export const configSchema = z.strictObject({
   line: z.string().min(1).max(80).default('Line 1'),
   /** SQLite file, evidence images and keys live here. */
@@ -269,6 +299,7 @@ export const configSchema = z.strictObject({
   retention: z.strictObject({ evidence: evidenceRetentionSchema }).prefault({}),
   models: z.record(id, modelSchema),
   stations: z.array(stationSchema).min(1).max(16),
+  records: recordsSchema.prefault({}),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
@@ -282,3 +313,4 @@ export type ModelConfig = z.output<typeof modelSchema>;
 export type RulesConfig = StationConfig['rules'];
 export type RecipeConfig = z.output<typeof recipe>;
 export type PlcConfig = Config['plc'];
+export type RecordsConfig = Config['records'];

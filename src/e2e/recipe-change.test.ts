@@ -4,28 +4,8 @@ import { AlarmBit } from '../domain/alarm.js';
 import { Appliance } from '../main.js';
 import { silentLogger } from '../observability/logger.js';
 import { readSimCounters, readTags } from '../plc/sim/sim-counters.client.js';
-import type { AuditEntry, AuditLog, AuditRecord } from '../records/audit.js';
 import { demoConfig, sleep, waitFor } from './harness.js';
 
-/** The audit trail's contract in memory: enough to see what the appliance appends. */
-function memoryAudit(): AuditLog & { entries: AuditRecord[] } {
-  const entries: AuditRecord[] = [];
-  return {
-    entries,
-    append(e: AuditEntry) {
-      const rec = { ...e, seq: entries.length + 1, at: Date.now(), prevHash: '', hash: '' };
-      entries.push(rec);
-      return rec;
-    },
-    between: (from, to) => entries.filter((e) => e.at >= from && e.at < to),
-  };
-}
-
-/**
- * A product changeover on a running line, the way a PLC does it: write RecipeIndex, hold the
- * conveyor until RecipeIndexActive echoes it, resume. Parts after the echo are inspected with the
- * new recipe; nothing times out, nothing is answered for the wrong part.
- */
 describe('end to end: recipe changeover driven by the PLC', () => {
   let app: Appliance | undefined;
   afterEach(async () => {
@@ -34,12 +14,11 @@ describe('end to end: recipe changeover driven by the PLC', () => {
   });
 
   it('echoes the new RecipeIndex quickly, inspects the following parts with it, and survives an unknown index', async () => {
-    const audit = memoryAudit();
     app = await Appliance.start(
       demoConfig((c) => {
         c.plc.simulate = { windowMs: 1000, stations: { blister: { partsPerMinute: 300 } } };
       }),
-      { logger: silentLogger(), audit },
+      { logger: silentLogger() },
     );
     const sim = app.sim!;
     await waitFor(async () => (await fetch(`${app!.httpUrl}/healthz`)).status === 200, 15_000, 'all components healthy');
@@ -101,7 +80,9 @@ describe('end to end: recipe changeover driven by the PLC', () => {
     } finally {
       db.close();
     }
-    expect(audit.entries.map((e) => [e.action, e.actor.user, e.objectId, e.oldValue, e.newValue, e.reason])).toEqual([
+    // The appliance's own audit trail (hash-chained, in its database).
+    const changes = app.audit.between(0, Date.now() + 1).filter((e) => e.action === 'recipeChanged');
+    expect(changes.map((e) => [e.action, e.actor.user, e.objectId, e.oldValue, e.newValue, e.reason])).toEqual([
       ['recipeChanged', 'system', 'blister', null, { index: 1, name: 'Tablet 10 mg' }, 'PLC RecipeIndex'],
       ['recipeChanged', 'system', 'blister', { index: 1, name: 'Tablet 10 mg' }, { index: 2, name: 'Tablet 20 mg (tighter limits)' }, 'PLC RecipeIndex'],
       ['recipeChanged', 'system', 'blister', { index: 2, name: 'Tablet 20 mg (tighter limits)' }, { index: 1, name: 'Tablet 10 mg' }, 'PLC RecipeIndex'],

@@ -142,4 +142,83 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 4: the name of the recipe an inspection ran with (the index was there from the start).
   `ALTER TABLE inspections ADD COLUMN recipe_name TEXT;`,
+  // 5: Part 11 records: users, sessions, the chained audit trail, electronic signatures, reviews.
+  // Audit trail, signatures and reviews are append-only: the triggers refuse UPDATE and DELETE.
+  `
+  CREATE TABLE users (
+    username        TEXT    PRIMARY KEY,
+    full_name       TEXT    NOT NULL,
+    role            TEXT    NOT NULL CHECK (role IN ('viewer','operator','supervisor','qa','admin')),
+    password_hash   TEXT    NOT NULL,
+    password_set_at INTEGER NOT NULL,
+    must_change     INTEGER NOT NULL DEFAULT 1,
+    failed_attempts INTEGER NOT NULL DEFAULT 0,
+    locked_at       INTEGER,
+    disabled_at     INTEGER,
+    created_at      INTEGER NOT NULL
+  );
+
+  CREATE TABLE sessions (
+    token_hash   TEXT    PRIMARY KEY,
+    username     TEXT    NOT NULL REFERENCES users (username),
+    client       TEXT,
+    created_at   INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    ended_at     INTEGER,
+    end_reason   TEXT
+  );
+  CREATE INDEX sessions_open ON sessions (username) WHERE ended_at IS NULL;
+
+  CREATE TABLE audit_trail (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    at          INTEGER NOT NULL,
+    user        TEXT    NOT NULL,
+    role        TEXT    NOT NULL,
+    action      TEXT    NOT NULL,
+    object_type TEXT    NOT NULL,
+    object_id   TEXT    NOT NULL,
+    old_value   TEXT,
+    new_value   TEXT,
+    reason      TEXT,
+    client      TEXT,
+    prev_hash   TEXT    NOT NULL,
+    hash        TEXT    NOT NULL
+  );
+  CREATE INDEX audit_trail_at ON audit_trail (at);
+  CREATE TRIGGER audit_trail_no_update BEFORE UPDATE ON audit_trail
+    BEGIN SELECT RAISE(ABORT, 'audit_trail is append-only: rows cannot be changed'); END;
+  CREATE TRIGGER audit_trail_no_delete BEFORE DELETE ON audit_trail
+    BEGIN SELECT RAISE(ABORT, 'audit_trail is append-only: rows cannot be deleted'); END;
+
+  CREATE TABLE signatures (
+    id             INTEGER PRIMARY KEY,
+    record_type    TEXT    NOT NULL,
+    record_id      TEXT    NOT NULL,
+    meaning        TEXT    NOT NULL CHECK (meaning IN ('reviewed','approved','verified','responsible')),
+    username       TEXT    NOT NULL REFERENCES users (username),
+    printed_name   TEXT    NOT NULL,
+    role           TEXT    NOT NULL,
+    signed_at      INTEGER NOT NULL,
+    content_sha256 TEXT    NOT NULL
+  );
+  CREATE INDEX signatures_record ON signatures (record_type, record_id);
+  CREATE TRIGGER signatures_no_update BEFORE UPDATE ON signatures
+    BEGIN SELECT RAISE(ABORT, 'signatures cannot be changed'); END;
+  CREATE TRIGGER signatures_no_delete BEFORE DELETE ON signatures
+    BEGIN SELECT RAISE(ABORT, 'signatures cannot be deleted'); END;
+
+  CREATE TABLE reviews (
+    id            INTEGER PRIMARY KEY,
+    inspection_id INTEGER NOT NULL REFERENCES inspections (id),
+    decision      TEXT    NOT NULL CHECK (decision IN ('pass','reject')),
+    reason        TEXT    NOT NULL CHECK (length(trim(reason)) > 0),
+    reviewer      TEXT    NOT NULL REFERENCES users (username),
+    reviewed_at   INTEGER NOT NULL
+  );
+  CREATE INDEX reviews_inspection ON reviews (inspection_id);
+  CREATE TRIGGER reviews_no_update BEFORE UPDATE ON reviews
+    BEGIN SELECT RAISE(ABORT, 'reviews cannot be changed: add a new review'); END;
+  CREATE TRIGGER reviews_no_delete BEFORE DELETE ON reviews
+    BEGIN SELECT RAISE(ABORT, 'reviews cannot be deleted'); END;
+  `,
 ];

@@ -1,0 +1,39 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ErrorCode, LinesideError } from '../domain/errors.js';
+
+/** The audit trail's HMAC key: 32 random bytes, hex, in `<dataDir>/audit.key`, mode 0600. */
+export const AUDIT_KEY_FILE = 'audit.key';
+
+export function auditKeyPath(dataDir: string): string {
+  return join(dataDir, AUDIT_KEY_FILE);
+}
+
+/** Read the key, creating it on first start. A key others can read is refused, not silently used. */
+export function loadOrCreateAuditKey(dataDir: string): Buffer {
+  const file = auditKeyPath(dataDir);
+  try {
+    writeFileSync(file, randomBytes(32).toString('hex') + '\n', { flag: 'wx', mode: 0o600 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new LinesideError(ErrorCode.storage, `cannot create the audit key ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  return readAuditKey(file);
+}
+
+/** Read an existing key (verify-audit, restore); never creates one. */
+export function readAuditKey(file: string): Buffer {
+  let text: string;
+  try {
+    const mode = statSync(file).mode & 0o777;
+    if ((mode & 0o077) !== 0) {
+      throw new LinesideError(ErrorCode.storage, `audit key ${file} is readable by others (mode ${mode.toString(8)}); chmod 600 it`);
+    }
+    text = readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    if (e instanceof LinesideError) throw e;
+    throw new LinesideError(ErrorCode.storage, `cannot read the audit key ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  if (!/^[0-9a-f]{64}$/.test(text)) throw new LinesideError(ErrorCode.storage, `audit key ${file} is not 64 hex digits`);
+  return Buffer.from(text, 'hex');
+}
