@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Config, StationConfig } from './config/schema.js';
@@ -31,10 +31,23 @@ import { EvidenceRetention } from './store/evidence-retention.js';
 import { Store } from './store/store.js';
 import { Model } from './vision/model.js';
 import { renderBatchReport } from './tools/report.js';
-import { stationModelKeys } from './config/recipes.js';
+import { stationModelKeys, stationRecipes } from './config/recipes.js';
 import { inspectorFor, listedRecipes } from './stations/recipe-switch.js';
 import { VERSION } from './version.js';
 import { buildWebApp, type CameraView } from './web/app.js';
+import type { ModelView } from './web/system.routes.js';
+
+/** A model file as a signable record: its key and exact content hash. */
+const modelRecordId = (m: Model): string => `${m.key}@${m.manifest.sha256}`;
+
+/** The headline of a model's validation report (`<model>.validation.json` beside it), if any. */
+function readValidation(modelPath: string): Record<string, unknown> | null {
+  try {
+    return JSON.parse(readFileSync(modelPath.replace(/\.[^./]+$/, '') + '.validation.json', 'utf8')) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
 
 export { VERSION };
 
@@ -92,6 +105,7 @@ export class Appliance {
     return this.records.reviews;
   }
   #tlsFiles: { cert: Buffer; key: Buffer } | undefined;
+  readonly #startedAt = Date.now();
   readonly #opts: AppOptions;
   readonly #stops: Array<{ name: string; stop: () => Promise<void> | void }> = [];
 
@@ -273,7 +287,19 @@ export class Appliance {
       this.alarms?.userLockedOut(user.username);
       this.#opts.onLockout?.(user);
     };
-    this.records = openRecords({ file: this.store.file, dataDir: config.dataDir, config: config.records, onLockout });
+    this.records = openRecords({
+      file: this.store.file,
+      db: this.store.db,
+      dataDir: config.dataDir,
+      config: config.records,
+      onLockout,
+      signable: {
+        model: (id) => {
+          const m = [...this.models.values()].find((x) => modelRecordId(x) === id);
+          return m && { key: m.key, name: m.manifest.name, version: m.manifest.version, sha256: m.manifest.sha256 };
+        },
+      },
+    });
     this.#stops.push({ name: 'records', stop: () => this.records.close() });
     const oneTime = await recordStart(this.records, { version: VERSION, config }, log);
     if (oneTime !== null) {
@@ -336,6 +362,48 @@ export class Appliance {
     return { cert: read('certFile'), key: read('keyFile') };
   }
 
+  #modelView(m: Model): ModelView {
+    const mc = this.config.models[m.key]!;
+    const usedBy = this.config.stations.filter((sc) => stationModelKeys(sc).includes(m.key)).map((sc) => sc.id);
+    return {
+      key: m.key,
+      name: m.manifest.name,
+      version: m.manifest.version,
+      sha256: m.manifest.sha256,
+      path: mc.path,
+      task: `${m.manifest.task} (${m.manifest.decoder})`,
+      health: m.health.value.state,
+      usedBy,
+      approvals: this.signatures.forRecord('model', modelRecordId(m)).filter((s) => s.meaning === 'approved'),
+      validation: readValidation(mc.path),
+    };
+  }
+
+  async #systemInfo(): Promise<Record<string, unknown>> {
+    const storage = this.recorder.storage.value;
+    const retention = this.retention.status();
+    const dbSize = (f: string): number | null => {
+      try {
+        return statSync(f).size;
+      } catch {
+        return null;
+      }
+    };
+    return {
+      version: VERSION,
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+      startedAt: new Date(this.#startedAt).toISOString(),
+      uptimeSeconds: Math.round((Date.now() - this.#startedAt) / 1000),
+      line: this.config.line,
+      dataDir: this.config.dataDir,
+      database: { file: this.store.file, bytes: dbSize(this.store.file), ...this.store.durability() },
+      storage: { state: storage.state, detail: storage.detail ?? null, retention },
+      plc: { endpoint: this.sim?.endpoint ?? this.config.plc.endpoint, simulated: this.sim !== null, security: this.config.plc.security.mode, health: this.plc?.health().state ?? null },
+      stations: this.stations.map((s) => ({ id: s.config.id, kind: s.config.kind, camera: this.cameras.get(s.config.id)?.description ?? null })),
+    };
+  }
+
   async #listen(): Promise<void> {
     const web = buildWebApp({
       line: this.config.line,
@@ -354,26 +422,62 @@ export class Appliance {
       health: () => this.supervisor.report(),
       inspection: (id) => this.store.inspections.get(id),
       evidenceFile: (p) => this.evidence.absolute(p),
-      requestCheck: (stationId, by) => {
+      requestCheck: async (stationId, by, equipmentId) => {
         const station = this.stations.find((s) => s.config.id === stationId);
         if (!station) throw new LinesideError(ErrorCode.notFound, `station "${stationId}" does not exist`);
-        return station.requestCheck(by);
+        const stored = await station.requestCheck(`${by.user} (${by.role})`, equipmentId);
+        this.audit.append({
+          actor: by,
+          action: 'checkRequested',
+          objectType: 'inspection',
+          objectId: String(stored?.id ?? ''),
+          newValue: { stationId, equipmentId, verdict: stored?.verdict ?? null },
+          client: by.client,
+        });
+        return stored;
       },
       setReference: async (stationId, by) => {
         const camera = this.cameras.get(stationId);
         if (!camera) throw new LinesideError(ErrorCode.notFound, `station "${stationId}" does not exist`);
         const ok = await camera.setReference();
-        if (ok) this.log.info({ stationId, by }, 'camera reference view replaced');
+        if (ok) {
+          this.audit.append({ actor: by, action: 'configChanged', objectType: 'cameraReference', objectId: stationId, newValue: { reference: 'latest inspected frame' }, reason: 'reference view replaced from the page', client: by.client });
+          this.log.info({ stationId, by: by.user }, 'camera reference view replaced');
+        }
         return ok;
       },
       alarms: this.alarms,
+      records: this.records,
+      searchInspections: (q) => this.store.inspections.search(q),
+      system: {
+        info: () => this.#systemInfo(),
+        models: () => [...this.models.values()].map((m) => this.#modelView(m)),
+        recipes: () =>
+          this.config.stations.map((sc) => ({
+            stationId: sc.id,
+            active: this.recorder.last(sc.id)?.recipeIndex ?? null,
+            recipes: (stationRecipes(sc) ?? []).map((r) => ({ index: r.index, name: r.name ?? `recipe ${r.index}`, models: [r.station.model, ...(r.station.secondStage ? [r.station.secondStage.model] : [])] })),
+          })),
+        approveModel: async (key, by, password) => {
+          const m = this.models.get(key)!;
+          const signature = await this.signatures.sign({ recordType: 'model', recordId: modelRecordId(m), meaning: 'approved', username: by.user, password, client: by.client });
+          this.audit.append({ actor: by, action: 'modelActivated', objectType: 'model', objectId: key, newValue: { version: m.versionTag, sha256: m.manifest.sha256, signature: signature.id }, reason: 'approved with electronic signature', client: by.client });
+        },
+        liveFrame: async (stationId) => {
+          const camera = this.cameras.get(stationId);
+          if (!camera) throw new LinesideError(ErrorCode.notFound, `station "${stationId}" does not exist`);
+          return camera.liveJpeg();
+        },
+      },
       evidenceDeletion: (id) => this.store.retention.deletion(id),
       bus: this.bus,
       batches: () => this.store.batches(20),
-      batchReport: async (batchId, format, client) => {
-        const report = this.store.batchReport(batchId, { generatedBy: { user: `web ${client}`, role: 'viewer' }, line: this.config.line });
-        this.log.info({ batchId, format, client, contentSha256: report.contentSha256 }, 'batch report exported');
-        return renderBatchReport(report, format);
+      batchReport: async (batchId, format, by) => {
+        const report = this.store.batchReport(batchId, { generatedBy: by, line: this.config.line });
+        const rendered = await renderBatchReport(report, format);
+        this.audit.append({ actor: by, action: 'exported', objectType: 'batchReport', objectId: batchId, newValue: { format, contentSha256: report.contentSha256 }, client: by.client });
+        this.log.info({ batchId, format, by: by.user, contentSha256: report.contentSha256 }, 'batch report exported');
+        return rendered;
       },
       metrics: this.metrics,
       logger: this.log,

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Appliance } from '../main.js';
 import { readSimCounters } from '../plc/sim/sim-counters.client.js';
-import { demoConfig, sleep, startAppliance, waitFor } from './harness.js';
+import { demoConfig, signedIn, sleep, startAppliance, waitFor } from './harness.js';
 
 /**
  * The whole appliance against the simulated PLC on free ports: the PLC's own tallies, read over
@@ -57,7 +57,7 @@ describe('end to end: simulated PLC ↔ appliance', () => {
       db.close();
     }
 
-    const stations = (await (await fetch(`${app.httpUrl}/api/stations`)).json()) as Array<{ id: string; counters: Record<string, number> }>;
+    const stations = (await (await fetch(`${app.httpUrl}/api/stations`, { headers: await signedIn(app) })).json()) as Array<{ id: string; counters: Record<string, number> }>;
     const blister = stations.find((s) => s.id === 'blister')!;
     expect(Object.values(blister.counters).reduce((a, b) => a + b, 0)).toBe(plcSaw.PartsTriggered);
     const metrics = await (await fetch(`${app.httpUrl}/metrics`)).text();
@@ -93,7 +93,7 @@ describe('end to end: a secured PLC link', () => {
     expect(plcSaw.Mismatched).toBe(0);
     // The link's own certificate was made on first start in <dataDir>/pki; the password never reaches the page.
     expect(readdirSync(join(config.dataDir, 'pki', 'own', 'certs'))).toContain('client_certificate.pem');
-    const page = await (await fetch(`${app.httpUrl}/api/stations`)).text();
+    const page = await (await fetch(`${app.httpUrl}/api/stations`, { headers: await signedIn(app) })).text();
     expect(page).not.toContain('s3cret-plc');
   }, 60_000);
 });

@@ -65,6 +65,7 @@ function toRecord(r: AuditRow): AuditRecord {
  * chain's head, so the appliance and a `lineside` command on the same file never fork the chain.
  */
 export class AuditTrail implements AuditLog {
+  readonly #db: Db;
   readonly #key: Buffer;
   readonly #now: () => number;
   readonly #append;
@@ -72,6 +73,7 @@ export class AuditTrail implements AuditLog {
   readonly #recent;
 
   constructor(db: Db, key: Buffer, now: () => number = Date.now) {
+    this.#db = db;
     this.#key = key;
     this.#now = now;
     const head = db.prepare(`SELECT seq, hash FROM audit_trail ORDER BY seq DESC LIMIT 1`);
@@ -110,6 +112,21 @@ export class AuditTrail implements AuditLog {
 
   between(from: number, to: number): AuditRecord[] {
     return (this.#between.all(from, to) as AuditRow[]).map(toRecord);
+  }
+
+  /** Entries matching every given filter, newest first (the page's audit view and its export). */
+  query(q: { from?: number; to?: number; action?: string; user?: string; objectType?: string; objectId?: string; limit?: number }): AuditRecord[] {
+    const where: string[] = [];
+    const args: Array<string | number> = [];
+    if (q.from !== undefined) (where.push('at >= ?'), args.push(q.from));
+    if (q.to !== undefined) (where.push('at < ?'), args.push(q.to));
+    if (q.action) (where.push('action = ?'), args.push(q.action));
+    if (q.user) (where.push('user = ?'), args.push(q.user));
+    if (q.objectType) (where.push('object_type = ?'), args.push(q.objectType));
+    if (q.objectId) (where.push('object_id = ?'), args.push(q.objectId));
+    args.push(Math.min(Math.max(1, q.limit ?? 200), 10_000));
+    const sql = `SELECT * FROM audit_trail${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+    return (this.#db.prepare(sql).all(...args) as AuditRow[]).map(toRecord);
   }
 
   /** The newest `limit` entries, newest first (for the page). */

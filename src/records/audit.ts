@@ -40,6 +40,7 @@ export const AuditAction = [
   'signed',
   'backupMade',
   'applianceStarted',
+  'checkRequested',
 ] as const;
 export type AuditAction = (typeof AuditAction)[number];
 

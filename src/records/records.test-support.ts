@@ -17,7 +17,7 @@ export function openTestRecords(over: { minLength?: number; maxFailures?: number
     passwords: { minLength: over.minLength ?? 12, maxFailures: over.maxFailures ?? 3, maxAgeDays: over.maxAgeDays ?? 90 },
     sessions: { idleMinutes: over.idleMinutes ?? 15 },
   });
-  const records: Records = openRecords({ file: store.file, dataDir, config, onLockout: (u) => lockouts.push(u), now: () => clock.now });
+  const records: Records = openRecords({ file: store.file, db: store.db, dataDir, config, onLockout: (u) => lockouts.push(u), now: () => clock.now });
   const close = (): void => {
     records.close();
     store.close();

@@ -10,7 +10,7 @@ import { canonicalJson } from './canonical.js';
 import { BackupScheduler } from './backup.js';
 import { inspectionContent, reviewContent, ReviewService } from './reviews.js';
 import { SessionService } from './sessions.js';
-import { SignatureService } from './signatures.js';
+import { SignatureService, type RecordContent } from './signatures.js';
 import { UserDirectory, type User } from './users.js';
 
 /** The Part 11 layer the page calls: audit trail, users and sessions, signatures, reviews. */
@@ -28,8 +28,23 @@ export interface Records {
  * Open the records on the appliance's database file (its own connection, like a `lineside`
  * command would), creating the audit key on first start.
  */
-export function openRecords(opts: { file: string; dataDir: string; config: RecordsConfig; onLockout?: (user: User) => void; now?: () => number }): Records {
-  const db = openDatabase(opts.file);
+export function openRecords(opts: {
+  file: string;
+  /**
+   * The store's connection, to share. Alarm acknowledgement and reviews write their audit entry in
+   * the same transaction as the row they change; on a second connection that write would wait for
+   * the first to commit, which it never does. Without it, records open their own connection.
+   */
+  db?: Db;
+  dataDir: string;
+  config: RecordsConfig;
+  onLockout?: (user: User) => void;
+  now?: () => number;
+  /** More signable record types (the appliance adds its models), beside inspections and reviews. */
+  signable?: Readonly<Record<string, RecordContent>>;
+}): Records {
+  const db = opts.db ?? openDatabase(opts.file);
+  const owned = opts.db === undefined;
   const now = opts.now ?? Date.now;
   const audit = new AuditTrail(db, loadOrCreateAuditKey(opts.dataDir), now);
   const users = new UserDirectory({ db, audit, policy: opts.config.passwords, onLockout: opts.onLockout, now });
@@ -39,11 +54,11 @@ export function openRecords(opts: { file: string; dataDir: string; config: Recor
     db,
     users,
     audit,
-    records: { inspection: inspectionContent(inspections), review: reviewContent(db, inspections) },
+    records: { ...opts.signable, inspection: inspectionContent(inspections), review: reviewContent(db, inspections) },
     now,
   });
   const reviews = new ReviewService({ db, inspections, signatures, audit, now });
-  return { db, audit, users, sessions, signatures, reviews, close: () => db.open && db.close() };
+  return { db, audit, users, sessions, signatures, reviews, close: () => owned && db.open && db.close() };
 }
 
 /**

@@ -14,6 +14,9 @@ export class Camera implements FrameSource {
   readonly source: FrameSource;
   readonly #monitor: ImageHealthMonitor | null;
   #last: Frame | null = null;
+  /** Someone watches the live view until then (ms): only then is each frame copied for it. */
+  #liveUntil = 0;
+  #live: { data: Buffer; raw?: Frame['raw']; capturedAt: number } | null = null;
 
   constructor(source: FrameSource, monitor: ImageHealthMonitor | null) {
     this.source = source;
@@ -35,6 +38,8 @@ export class Camera implements FrameSource {
   async grab(opts?: GrabOptions): Promise<Frame> {
     const frame = await this.source.grab(opts);
     this.#last = frame;
+    // Frames return to a pool after inspection: the live view keeps its own copy, and only while watched.
+    if (Date.now() < this.#liveUntil) this.#live = { data: Buffer.from(frame.data), raw: frame.raw, capturedAt: frame.capturedAt };
     this.#monitor?.offer(frame, frame.capturedAt);
     return frame;
   }
@@ -54,6 +59,19 @@ export class Camera implements FrameSource {
   /** The latest image health report; null before the first analysis or when checks are off. */
   image(): ImageHealthReport | null {
     return this.#monitor?.latest() ?? null;
+  }
+
+  /**
+   * The newest inspected frame for the page's live view (JPEG), or null before one arrives. Asking
+   * keeps the copies coming for a few seconds; nobody watching costs nothing.
+   */
+  async liveJpeg(): Promise<{ jpeg: Buffer; capturedAt: number } | null> {
+    this.#liveUntil = Date.now() + 5000;
+    const live = this.#live;
+    if (!live) return null;
+    const sharp = (await import('sharp')).default;
+    const img = live.raw ? sharp(live.data, { raw: live.raw }) : sharp(live.data);
+    return { jpeg: await img.resize({ width: 960, withoutEnlargement: true }).jpeg({ quality: 75 }).toBuffer(), capturedAt: live.capturedAt };
   }
 
   /** Makes the last frame inspected the reference view for "camera moved"; false if there is none yet. */

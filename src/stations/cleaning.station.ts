@@ -39,21 +39,22 @@ export class CleaningStation implements Station {
     return { camera: this.#d.source.health(), model: this.#d.model.health.value };
   }
 
-  requestCheck(by: string): Promise<StoredInspection | null> {
-    return this.#enqueue(null, by);
+  requestCheck(by: string, equipmentId: string): Promise<StoredInspection | null> {
+    return this.#enqueue(null, by, equipmentId);
   }
 
-  #enqueue(trigger: PlcTrigger | null, by: string): Promise<StoredInspection | null> {
-    const run = this.#chain.then(() => this.#verify(trigger, by));
+  #enqueue(trigger: PlcTrigger | null, by: string, equipmentId?: string): Promise<StoredInspection | null> {
+    const run = this.#chain.then(() => this.#verify(trigger, by, equipmentId));
     this.#chain = run.catch(() => undefined);
     return run;
   }
 
-  async #verify(trigger: PlcTrigger | null, by: string): Promise<StoredInspection | null> {
+  async #verify(trigger: PlcTrigger | null, by: string, equipmentId?: string): Promise<StoredInspection | null> {
     const startedAt = Date.now();
     const ctx = {
       triggerCount: trigger?.count ?? null,
-      partId: trigger?.partId || null,
+      // The equipment verified: from the page's request, or the PLC's PartId when the PLC asks.
+      partId: equipmentId ?? (trigger?.partId || null),
       batchId: trigger?.batchId ?? null,
       recipeIndex: trigger?.recipeIndex ?? null,
       startedAt,

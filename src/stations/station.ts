@@ -44,7 +44,8 @@ export interface Station {
   stop(): Promise<void>;
   health(): StationHealth;
   /** On-demand verification (cleaning stations); other kinds refuse. */
-  requestCheck(by: string): Promise<StoredInspection | null>;
+  /** A cleaning verification asked for from the page, of one piece of equipment (recorded as the part ID). */
+  requestCheck(by: string, equipmentId: string): Promise<StoredInspection | null>;
 }
 
 /** Inspections per second of a free-running station: its own `fps`, else its source's, else 2. */

@@ -64,7 +64,21 @@ const SELECT = `
   LEFT JOIN plc_answers p ON p.inspection_id = i.id`;
 
 /** Inspections, their findings, PLC answers and evidence. Rows are inserted, never updated. */
+/** A history search; every filter is optional. Times are ms since the epoch, `to` exclusive. */
+export interface InspectionQuery {
+  readonly stationId?: string;
+  readonly batchId?: string;
+  readonly verdict?: Verdict;
+  readonly defect?: string;
+  readonly from?: number;
+  readonly to?: number;
+  readonly unreviewed?: boolean;
+  /** At most this many (default 50, at most 500). */
+  readonly limit?: number;
+}
+
 export class InspectionRepository {
+  readonly #db: Db;
   readonly #insert;
   readonly #insertFinding;
   readonly #insertAnswer;
@@ -77,6 +91,7 @@ export class InspectionRepository {
   readonly #recordTx;
 
   constructor(db: Db) {
+    this.#db = db;
     this.#insert = db.prepare(`
       INSERT INTO inspections (station_id, kind, trigger_count, part_id, batch_id, recipe_index, recipe_name, verdict, reason,
         reject_code, score, started_at, acquire_ms, preprocess_ms, infer_ms, decode_ms, rules_ms, total_ms,
@@ -157,6 +172,25 @@ export class InspectionRepository {
   lastWithEvidence(stationId: string): StoredInspection | undefined {
     const row = this.#lastEvidenced.get(stationId) as InspectionRow | undefined;
     return row ? this.#toStored(row) : undefined;
+  }
+
+  /**
+   * Inspections matching every given filter, newest first (the page's history search). `defect`
+   * matches a finding's label; `unreviewed` keeps only those with no review row yet.
+   */
+  search(q: InspectionQuery): StoredInspection[] {
+    const where: string[] = [];
+    const args: Array<string | number> = [];
+    if (q.stationId) (where.push('i.station_id = ?'), args.push(q.stationId));
+    if (q.batchId) (where.push('i.batch_id = ?'), args.push(q.batchId));
+    if (q.verdict) (where.push('i.verdict = ?'), args.push(q.verdict));
+    if (q.from !== undefined) (where.push('i.started_at >= ?'), args.push(q.from));
+    if (q.to !== undefined) (where.push('i.started_at < ?'), args.push(q.to));
+    if (q.defect) (where.push('EXISTS (SELECT 1 FROM findings f WHERE f.inspection_id = i.id AND f.label = ?)'), args.push(q.defect));
+    if (q.unreviewed) where.push('NOT EXISTS (SELECT 1 FROM reviews r WHERE r.inspection_id = i.id)');
+    const sql = `${SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY i.id DESC LIMIT ?`;
+    args.push(Math.min(Math.max(1, q.limit ?? 50), 500));
+    return (this.#db.prepare(sql).all(...args) as InspectionRow[]).map((r) => this.#toStored(r));
   }
 
   /** Verdict counts per station over the whole database (for counters after a restart). */

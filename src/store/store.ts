@@ -27,6 +27,11 @@ export class Store {
     return new Store(openDatabase(file), file);
   }
 
+  /** The connection, for the records layer to share (its audit entries commit with the rows they describe). */
+  get db(): Db {
+    return this.#db;
+  }
+
   /** Cheap liveness probe for health: a read that touches the file. */
   ping(): void {
     this.#db.prepare('SELECT 1').get();

@@ -2,8 +2,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import { ErrorCode, LinesideError } from '../domain/errors.js';
 import type { ActiveAlarm, AlarmCenter } from '../stations/alarm-center.js';
 import type { AlarmRow, AlarmWithHistory } from '../store/alarm.repository.js';
-
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+import { actorOf, requirePermission } from './auth.js';
+import { iso, requiredText } from './params.js';
 
 function alarmJson(a: AlarmRow): Record<string, unknown> {
   return {
@@ -19,6 +19,12 @@ function alarmJson(a: AlarmRow): Record<string, unknown> {
   };
 }
 
+function alarmId(raw: string): number {
+  const id = Number(raw);
+  if (!Number.isSafeInteger(id) || id < 1) throw new LinesideError(ErrorCode.badRequest, `alarm id must be a positive integer, got "${raw}"`);
+  return id;
+}
+
 function timeParam(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
   const ms = Date.parse(raw);
@@ -26,8 +32,11 @@ function timeParam(name: string, raw: string | undefined, fallback: number): num
   return ms;
 }
 
-/** Read-only alarm views for the page: the active list and the history. Acting on alarms needs a signed-in user. */
-export function alarmRoutes(alarms: Pick<AlarmCenter, 'active' | 'history'>): FastifyPluginAsync {
+/**
+ * The alarm list and history, and acting on an alarm: acknowledge (comment required), shelve
+ * (reason and duration), unshelve. Each action needs its permission and is audited by the alarm center.
+ */
+export function alarmRoutes(alarms: Pick<AlarmCenter, 'active' | 'history' | 'acknowledge' | 'shelve' | 'unshelve'>): FastifyPluginAsync {
   return async (app) => {
     app.get<{ Querystring: { shelved?: string } }>('/api/alarms', async (req) =>
       alarms.active({ includeShelved: req.query.shelved === '1' || req.query.shelved === 'true' }).map((a: ActiveAlarm) => ({ ...alarmJson(a), condition: a.condition })),
@@ -41,5 +50,19 @@ export function alarmRoutes(alarms: Pick<AlarmCenter, 'active' | 'history'>): Fa
         events: a.events.map((e) => ({ kind: e.kind, at: iso(e.at), by: e.actor, role: e.role, comment: e.comment, until: iso(e.until) })),
       }));
     });
+
+    app.post<{ Params: { id: string }; Body: { comment?: unknown } }>('/api/alarms/:id/acknowledge', { preHandler: requirePermission('acknowledgeAlarm') }, async (req) =>
+      alarmJson(alarms.acknowledge(alarmId(req.params.id), actorOf(req), requiredText('comment', req.body?.comment), req.ip)),
+    );
+
+    app.post<{ Params: { id: string }; Body: { reason?: unknown; minutes?: unknown } }>('/api/alarms/:id/shelve', { preHandler: requirePermission('shelveAlarm') }, async (req) => {
+      const minutes = Number(req.body?.minutes);
+      if (!Number.isFinite(minutes) || minutes <= 0) throw new LinesideError(ErrorCode.badRequest, '"minutes" must be a positive number');
+      return alarmJson(alarms.shelve(alarmId(req.params.id), actorOf(req), requiredText('reason', req.body?.reason), Date.now() + minutes * 60_000, req.ip));
+    });
+
+    app.post<{ Params: { id: string }; Body: { reason?: unknown } }>('/api/alarms/:id/unshelve', { preHandler: requirePermission('shelveAlarm') }, async (req) =>
+      alarmJson(alarms.unshelve(alarmId(req.params.id), actorOf(req), requiredText('reason', req.body?.reason), req.ip)),
+    );
   };
 }

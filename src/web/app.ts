@@ -14,9 +14,16 @@ import type { HealthReport } from '../stations/supervisor.js';
 import type { StationHealth } from '../stations/station.js';
 import type { VerdictCounters } from '../store/inspection.repository.js';
 import type { AlarmCenter } from '../stations/alarm-center.js';
+import type { Acting } from '../records/users.js';
+import type { Records } from '../records/records.js';
+import type { InspectionQuery } from '../store/inspection.repository.js';
 import { alarmRoutes } from './alarm.routes.js';
+import { actorOf, registerAuth, requirePermission, requireSession } from './auth.js';
+import { recordsRoutes } from './records.routes.js';
+import { systemRoutes, type SystemDeps } from './system.routes.js';
 import { isReportFormat, REPORT_FORMATS, type ReportFormat } from '../tools/report.js';
 import { errorHandler } from './errors.js';
+import { requiredText } from './params.js';
 import { EventStream } from './event-stream.js';
 import { openApiDocument, renderDocs } from './openapi.js';
 import { registerSecurityHeaders } from './security-headers.js';
@@ -38,17 +45,24 @@ export interface WebDeps {
   readonly health: () => HealthReport;
   readonly inspection: (id: number) => StoredInspection | undefined;
   readonly evidenceFile: (relativePath: string) => string;
-  readonly requestCheck: (stationId: string, by: string) => Promise<StoredInspection | null>;
+  /** A cleaning verification of one piece of equipment; audited `checkRequested`. */
+  readonly requestCheck: (stationId: string, by: Acting, equipmentId: string) => Promise<StoredInspection | null>;
   /** Makes the camera's latest frame its reference view; false when it has no frame yet. */
-  readonly setReference: (stationId: string, by: string) => Promise<boolean>;
-  /** The alarm list and history (GET /api/alarms…). */
-  readonly alarms: Pick<AlarmCenter, 'active' | 'history'>;
+  readonly setReference: (stationId: string, by: Acting) => Promise<boolean>;
+  /** The alarm list and history, and acting on alarms. */
+  readonly alarms: Pick<AlarmCenter, 'active' | 'history' | 'acknowledge' | 'shelve' | 'unshelve'>;
+  /** Sign-in sessions, users, the audit trail, signatures and reviews. */
+  readonly records: Pick<Records, 'sessions' | 'audit' | 'users' | 'signatures' | 'reviews'>;
+  /** The history search. */
+  readonly searchInspections: (q: InspectionQuery) => StoredInspection[];
+  /** Models, recipes and the system page. */
+  readonly system: SystemDeps;
   /** Why an inspection's evidence image is gone, if retention deleted it. */
   readonly evidenceDeletion?: (inspectionId: number) => { deletedAt: number; reason: string } | undefined;
   /** Recent batches for the report list, newest first. */
   readonly batches: () => ReadonlyArray<{ batchId: string; from: number; to: number; inspections: number }>;
   /** A batch's report, rendered; the export is recorded with who asked for it. */
-  readonly batchReport: (batchId: string, format: ReportFormat, client: string) => Promise<{ body: Buffer; fileName: string; contentType: string }>;
+  readonly batchReport: (batchId: string, format: ReportFormat, by: Acting) => Promise<{ body: Buffer; fileName: string; contentType: string }>;
   /** PEM certificate and key: the page is served over HTTPS (cookies get Secure, HSTS is sent). */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   /** The appliance's events, streamed to the page. */
@@ -64,6 +78,9 @@ export interface CameraView {
   readonly stats: SourceStats;
   readonly image: ImageHealthReport | null;
 }
+
+/** Routes anyone may call: sign-in itself, and what monitoring and the docs need. */
+const OPEN_API_ROUTES = new Set(['/api/login', '/api/session', '/api/logout', '/api/password']);
 
 /** The public shape of an inspection in the JSON API (kept stable for clients). */
 function inspectionJson(i: StoredInspection): Record<string, unknown> {
@@ -112,6 +129,13 @@ export function buildWebApp(deps: WebDeps) {
     for (const m of [r.method].flat()) if (m !== 'HEAD') served.push(`${m} ${r.url}`);
   });
   registerSecurityHeaders(app, { secure: deps.tls !== undefined });
+  registerAuth(app, { authority: deps.records.sessions, secure: deps.tls !== undefined });
+  // Every /api route needs a signed-in user unless it is listed as open: a new route is protected
+  // without anyone remembering to. Actions state their permission on top of this.
+  app.addHook('preHandler', async (req, reply) => {
+    const url = req.routeOptions.url;
+    if (url !== undefined && url.startsWith('/api/') && !OPEN_API_ROUTES.has(url)) await requireSession(req, reply);
+  });
 
   app.get('/', async (_req, reply) => {
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');
@@ -163,20 +187,22 @@ export function buildWebApp(deps: WebDeps) {
     return reply.send(createReadStream(file));
   });
 
-  app.post<{ Params: { id: string } }>('/api/stations/:id/check', async (req, reply) => {
-    const stored = await deps.requestCheck(req.params.id, `web ${req.ip}`);
+  app.post<{ Params: { id: string }; Body: { equipmentId?: unknown } }>('/api/stations/:id/check', { preHandler: requirePermission('requestCheck') }, async (req, reply) => {
+    const stored = await deps.requestCheck(req.params.id, { ...actorOf(req), client: req.ip }, requiredText('equipmentId', req.body?.equipmentId));
     reply.code(201);
     return stored ? inspectionJson(stored) : null;
   });
 
-  app.post<{ Params: { id: string } }>('/api/stations/:id/reference', async (req, reply) => {
-    const ok = await deps.setReference(req.params.id, `web ${req.ip}`);
+  app.post<{ Params: { id: string } }>('/api/stations/:id/reference', { preHandler: requirePermission('setReference') }, async (req, reply) => {
+    const ok = await deps.setReference(req.params.id, { ...actorOf(req), client: req.ip });
     if (!ok) throw new LinesideError(ErrorCode.badRequest, `station "${req.params.id}" has no frame yet to take as the reference view`);
     reply.code(201);
     return { stationId: req.params.id, reference: 'set' };
   });
 
   void app.register(alarmRoutes(deps.alarms));
+  void app.register(recordsRoutes({ records: deps.records, searchInspections: deps.searchInspections, inspectionJson }));
+  void app.register(systemRoutes(deps.system));
   app.get('/api/batches', async () =>
     deps.batches().map((b) => ({
       batchId: b.batchId,
@@ -187,15 +213,15 @@ export function buildWebApp(deps: WebDeps) {
     })),
   );
 
-  app.get<{ Params: { batchId: string }; Querystring: { format?: string } }>('/api/batches/:batchId/report', async (req, reply) => {
+  app.get<{ Params: { batchId: string }; Querystring: { format?: string } }>('/api/batches/:batchId/report', { preHandler: requirePermission('exportRecords') }, async (req, reply) => {
     const format = req.query.format ?? 'pdf';
     if (!isReportFormat(format)) throw new LinesideError(ErrorCode.badRequest, `format must be one of ${REPORT_FORMATS.join(', ')}, not "${format}"`);
-    const r = await deps.batchReport(req.params.batchId, format, req.ip);
+    const r = await deps.batchReport(req.params.batchId, format, { ...actorOf(req), client: req.ip });
     reply.type(r.contentType).header('content-disposition', `attachment; filename="${r.fileName}"`).header('cache-control', 'no-store');
     return reply.send(r.body);
   });
 
-  const apiDoc = openApiDocument(deps.version, { signIn: false });
+  const apiDoc = openApiDocument(deps.version);
   app.get('/docs/openapi.json', async () => apiDoc);
   app.get('/docs', async (_req, reply) => reply.type('text/html; charset=utf-8').send(renderDocs(apiDoc)));
 

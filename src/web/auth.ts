@@ -33,10 +33,16 @@ export const PERMISSIONS = {
   review: ['supervisor', 'qa'],
   signCleaning: ['supervisor', 'qa'],
   exportRecords: ['supervisor', 'qa', 'admin'],
+  viewAudit: ['supervisor', 'qa', 'admin'],
   activateModel: ['qa'],
   manageUsers: ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
+
+/** What a role may do, for the page to enable exactly those actions (the server checks again). */
+export function permissionsOf(role: Role): Permission[] {
+  return (Object.keys(PERMISSIONS) as Permission[]).filter((p) => (PERMISSIONS[p] as readonly Role[]).includes(role));
+}
 
 export const SESSION_COOKIE = 'lineside_session';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -155,12 +161,12 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
       throw e;
     }
     void reply.header('set-cookie', cookie(result.token));
-    return { session: result.session, csrfToken: csrfFor(result.token) };
+    return { session: result.session, may: permissionsOf(result.session.role), csrfToken: csrfFor(result.token) };
   });
 
   app.get('/api/session', async (req) => {
     if (!req.session || !req.sessionToken) throw new LinesideError(ErrorCode.unauthenticated, 'not signed in');
-    return { session: req.session, csrfToken: csrfFor(req.sessionToken) };
+    return { session: req.session, may: permissionsOf(req.session.role), csrfToken: csrfFor(req.sessionToken) };
   });
 
   app.post('/api/logout', async (req, reply) => {
@@ -173,7 +179,8 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
     if (!req.sessionToken) throw new LinesideError(ErrorCode.unauthenticated, 'not signed in');
     const { current, next } = req.body ?? {};
     if (typeof current !== 'string' || typeof next !== 'string') throw new LinesideError(ErrorCode.badRequest, 'current and next password are required');
-    return { session: await authority.changePassword(req.sessionToken, current, next, req.ip) };
+    const session = await authority.changePassword(req.sessionToken, current, next, req.ip);
+    return { session, may: permissionsOf(session.role) };
   });
 }
 

@@ -1,11 +1,17 @@
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { LinesideEvents } from '../domain/events.js';
 import type { StoredInspection } from '../domain/inspection.js';
 import { TypedEmitter } from '../domain/typed-emitter.js';
 import { silentLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { buildWebApp, type WebDeps } from './app.js';
+import { ROLE_USERS, signIn, webRecords } from './testing.js';
+
+/** The stream is for signed-in users: one viewer account to open it with. */
+const kit = await webRecords(['viewer']);
+afterAll(() => kit.close());
+let cookie = '';
 
 const inspection = (id: number): StoredInspection => ({
   id, stationId: 'blister', kind: 'part', triggerCount: id, partId: `P-${id}`, batchId: 'B1', recipeIndex: 1, verdict: 'pass',
@@ -18,7 +24,7 @@ interface Message { id: string; event: string; data: unknown }
 /** An SSE client as a browser's EventSource is: reads `id`/`event`/`data` blocks off the stream. */
 async function connect(url: string, lastEventId?: number) {
   const ctrl = new AbortController();
-  const res = await fetch(url, { signal: ctrl.signal, headers: lastEventId === undefined ? {} : { 'last-event-id': String(lastEventId) } });
+  const res = await fetch(url, { signal: ctrl.signal, headers: { cookie, ...(lastEventId === undefined ? {} : { 'last-event-id': String(lastEventId) }) } });
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   let buf = '';
   const queue: Message[] = [];
@@ -45,10 +51,18 @@ describe('live events for the page (Server-Sent Events)', () => {
   afterEach(async () => app?.close());
 
   async function start(bus: TypedEmitter<LinesideEvents>): Promise<string> {
-    app = buildWebApp({ line: 'L', version: '0', bus, metrics: new Metrics(), logger: silentLogger() } as unknown as WebDeps);
+    app = buildWebApp({ line: 'L', version: '0', bus, records: kit.records, metrics: new Metrics(), logger: silentLogger() } as unknown as WebDeps);
     await app.listen({ host: '127.0.0.1', port: 0 });
+    cookie = (await signIn(app, ROLE_USERS.viewer)).cookie;
     return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/events`;
   }
+
+  it('is not served to a client that is not signed in', async () => {
+    const url = await start(new TypedEmitter<LinesideEvents>());
+    const res = await fetch(url);
+    expect(res.status).toBe(401);
+    await res.body?.cancel();
+  });
 
   it('streams inspections and alarms as they happen, and a client that reconnects gets what it missed, in order', async () => {
     const bus = new TypedEmitter<LinesideEvents>();

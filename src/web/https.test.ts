@@ -11,6 +11,7 @@ import { demoConfig, startAppliance } from '../e2e/harness.js';
 import { silentLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { buildWebApp, type WebDeps } from './app.js';
+import { ROLE_USERS, TEST_PASSWORD, webRecords } from './testing.js';
 
 /** A self-signed certificate for 127.0.0.1, as a plant's IT would issue one for the box. */
 function certificate(): { dir: string; cert: Buffer; key: Buffer } {
@@ -36,12 +37,25 @@ describe('the page over HTTPS', () => {
 
   it('serves the page with the configured certificate and sends HSTS', async () => {
     const { cert, key } = certificate();
-    app = buildWebApp({ line: 'L3', version: '0', tls: { cert, key }, bus: new TypedEmitter<LinesideEvents>(), metrics: new Metrics(), logger: silentLogger() } as unknown as WebDeps);
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const res = await fetchTls(`https://127.0.0.1:${(app.server.address() as AddressInfo).port}/`, cert);
-    expect(res.status).toBe(200);
-    expect(res.body).toContain('lineside · L3');
-    expect(res.headers['strict-transport-security']).toBe('max-age=31536000');
+    const kit = await webRecords(['viewer']);
+    try {
+      app = buildWebApp({ line: 'L3', version: '0', tls: { cert, key }, bus: new TypedEmitter<LinesideEvents>(), records: kit.records, metrics: new Metrics(), logger: silentLogger() } as unknown as WebDeps);
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const res = await fetchTls(`https://127.0.0.1:${(app.server.address() as AddressInfo).port}/`, cert);
+      expect(res.status).toBe(200);
+      expect(res.body).toContain('lineside · L3');
+      expect(res.headers['strict-transport-security']).toBe('max-age=31536000');
+      // Under HTTPS the session cookie is Secure as well as HttpOnly and SameSite=Strict.
+      const login = await app.inject({ method: 'POST', url: '/api/login', payload: { username: ROLE_USERS.viewer, password: TEST_PASSWORD } });
+      const set = String([login.headers['set-cookie']].flat()[0]);
+      expect(set).toMatch(/HttpOnly/i);
+      expect(set).toMatch(/SameSite=Strict/i);
+      expect(set).toMatch(/Secure/);
+    } finally {
+      await app?.close();
+      app = undefined;
+      kit.close();
+    }
   });
 
   it('refuses to start when the certificate file cannot be read, naming the key', async () => {

@@ -10,18 +10,24 @@ const signedIn = { 401: error('not signed in') };
 const changes = { 401: error('not signed in'), 403: error("the user's role may not do this, or the CSRF token is missing or wrong") };
 const csrf = { name: 'x-csrf-token', in: 'header', required: true, description: 'the csrfToken returned by /api/login or /api/session', schema: { type: 'string' } };
 
+const body = (required: readonly string[], properties: Record<string, object>) => ({
+  required: true,
+  content: { 'application/json': { schema: { type: 'object', required, properties } } },
+});
+const text = (description: string) => ({ type: 'string', minLength: 1, description });
+const password = text('the signed-in user\'s own password, re-entered at the moment of signing');
+const query = (name: string, description: string, schema: object = { type: 'string' }) => ({ name, in: 'query', required: false, description, schema });
+const time = (name: string, description: string) => query(name, description, { type: 'string', format: 'date-time' });
+const signing = { 400: error('a required field is missing or empty'), 401: error('not signed in, or the password re-entered for the signature was not accepted'), 403: changes[403] };
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
 const counters = {
   type: 'object',
   properties: { pass: { type: 'integer' }, reject: { type: 'integer' }, inconclusive: { type: 'integer' }, notInspected: { type: 'integer' } },
 };
 
-const AUTH_PATHS = ['/api/login', '/api/session', '/api/logout', '/api/password'];
-
-/** `signIn`: whether the sign-in routes are served (they are described only then). */
-export function openApiDocument(version: string, opts: { signIn: boolean }): Record<string, unknown> {
-  const doc = describeApi(version);
-  if (!opts.signIn) for (const p of AUTH_PATHS) delete (doc.paths as Record<string, unknown>)[p];
-  return doc;
+export function openApiDocument(version: string): Record<string, unknown> {
+  return describeApi(version);
 }
 
 function describeApi(version: string): Record<string, unknown> & { paths: Record<string, unknown> } {
@@ -85,6 +91,91 @@ function describeApi(version: string): Record<string, unknown> & { paths: Record
             evidenceUrl: { type: ['string', 'null'] },
           },
         },
+        Signature: {
+          type: 'object',
+          description: 'An electronic signature: who (printed name), when, what it means, and the hash of the record signed',
+          properties: {
+            id: { type: 'integer' },
+            meaning: { enum: ['reviewed', 'approved', 'verified', 'responsible'] },
+            printedName: { type: 'string' },
+            username: { type: 'string' },
+            role: { type: 'string' },
+            signedAt: { type: 'string', format: 'date-time' },
+            contentSha256: { type: 'string' },
+            valid: { type: 'boolean', description: 'false when the signed record no longer matches its hash' },
+            invalidReason: { type: 'string' },
+          },
+        },
+        Record: {
+          allOf: [
+            ref('Inspection'),
+            {
+              type: 'object',
+              properties: {
+                reviews: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      id: { type: 'integer' },
+                      decision: { enum: ['pass', 'reject'] },
+                      reason: { type: 'string' },
+                      reviewer: { type: 'string' },
+                      reviewedAt: { type: 'string', format: 'date-time' },
+                      signatures: { type: 'array', items: ref('Signature') },
+                    },
+                  },
+                },
+                signatures: { type: 'array', items: ref('Signature'), description: 'signatures on the inspection itself (cleaning: second verifier)' },
+                decision: { type: ['string', 'null'], description: 'the latest review decision; the inspection row itself never changes' },
+              },
+            },
+          ],
+        },
+        AuditEntry: {
+          type: 'object',
+          properties: {
+            seq: { type: 'integer' },
+            at: { type: 'string', format: 'date-time' },
+            user: { type: 'string' },
+            role: { type: 'string' },
+            action: { type: 'string' },
+            objectType: { type: 'string' },
+            objectId: { type: 'string' },
+            oldValue: {},
+            newValue: {},
+            reason: { type: ['string', 'null'] },
+            client: { type: ['string', 'null'] },
+            hash: { type: 'string', description: 'this row\'s link in the SHA-256 chain' },
+          },
+        },
+        User: {
+          type: 'object',
+          properties: {
+            username: { type: 'string' },
+            fullName: { type: 'string' },
+            role: { enum: ['viewer', 'operator', 'supervisor', 'qa', 'admin'] },
+            disabled: { type: 'boolean' },
+            locked: { type: 'boolean' },
+            mustChangePassword: { enum: ['oneTime', 'expired', null] },
+          },
+        },
+        Model: {
+          type: 'object',
+          properties: {
+            key: { type: 'string' },
+            name: { type: 'string' },
+            version: { type: 'string' },
+            sha256: { type: 'string' },
+            path: { type: 'string' },
+            task: { type: 'string' },
+            health: { type: 'string' },
+            usedBy: { type: 'array', items: { type: 'string' } },
+            approvals: { type: 'array', items: ref('Signature') },
+            active: { type: 'boolean', description: 'a valid approval signature exists for this exact file' },
+            validation: { type: ['object', 'null'], description: 'headline figures of the validation report beside the model' },
+          },
+        },
         Session: {
           type: 'object',
           properties: {
@@ -92,6 +183,7 @@ function describeApi(version: string): Record<string, unknown> & { paths: Record
             fullName: { type: 'string' },
             role: { enum: ['viewer', 'operator', 'supervisor', 'qa', 'admin'] },
             mustChangePassword: { enum: ['oneTime', 'expired', null] },
+            may: { type: 'array', items: { type: 'string' }, description: 'the permissions of this role, so the page offers only what the user may do' },
           },
         },
       },
@@ -166,9 +258,10 @@ function describeApi(version: string): Record<string, unknown> & { paths: Record
       },
       '/api/stations/{id}/check': {
         post: {
-          summary: 'Run a cleaning verification now',
+          summary: 'Run a cleaning verification of one piece of equipment now (recorded with the equipment ID as its part ID; audited checkRequested)',
           security: [{ session: [] }],
           parameters: [idParam('id', 'station id'), csrf],
+          requestBody: body(['equipmentId'], { equipmentId: text('the equipment verified, e.g. its asset tag') }),
           responses: { 201: json({ oneOf: [{ $ref: '#/components/schemas/Inspection' }, { type: 'null' }] }), 404: error('no such station'), ...changes },
         },
       },
@@ -244,6 +337,164 @@ function describeApi(version: string): Record<string, unknown> & { paths: Record
             400: error('a time that is not ISO 8601, or from not before to'),
             ...signedIn,
           },
+        },
+      },
+      '/api/inspections': {
+        get: {
+          summary: 'Search inspections, newest first (at most 500)',
+          security: [{ session: [] }],
+          parameters: [
+            query('station', 'station id'),
+            query('batch', 'batch id'),
+            query('verdict', 'verdict', { enum: ['pass', 'reject', 'inconclusive', 'not_inspected'] }),
+            query('defect', 'a finding label (defect class) the inspection must contain'),
+            time('from', 'ISO 8601'),
+            time('to', 'ISO 8601'),
+            query('limit', 'default 100, at most 500', { type: 'integer' }),
+          ],
+          responses: { 200: json({ type: 'array', items: ref('Inspection') }), 400: error('an unknown verdict or a time that is not ISO 8601'), ...signedIn },
+        },
+      },
+      '/api/inspections/{id}/record': {
+        get: {
+          summary: 'The full record: the inspection, its reviews and signatures',
+          security: [{ session: [] }],
+          parameters: [idParam('id', 'inspection id', 'integer')],
+          responses: { 200: json(ref('Record')), 400: error('not a positive integer'), 404: error('no such inspection'), ...signedIn },
+        },
+      },
+      '/api/inspections/{id}/review': {
+        post: {
+          summary: 'Decide an inspection pass or reject with a reason and an electronic signature (meaning reviewed); a new record linked to the original',
+          security: [{ session: [] }],
+          parameters: [idParam('id', 'inspection id', 'integer'), csrf],
+          requestBody: body(['decision', 'reason', 'password'], { decision: { enum: ['pass', 'reject'] }, reason: text('why'), password }),
+          responses: { 201: json(ref('Record')), 404: error('no such inspection'), ...signing },
+        },
+      },
+      '/api/inspections/{id}/sign': {
+        post: {
+          summary: "Sign a cleaning verification as second verifier (meaning verified)",
+          security: [{ session: [] }],
+          parameters: [idParam('id', 'inspection id', 'integer'), csrf],
+          requestBody: body(['password'], { password }),
+          responses: { 201: json(ref('Record')), 404: error('no such inspection'), ...signing },
+        },
+      },
+      '/api/reviews/pending': {
+        get: {
+          summary: 'The review queue: inconclusive inspections nobody has decided yet, newest first',
+          security: [{ session: [] }],
+          responses: { 200: json({ type: 'array', items: ref('Inspection') }), ...signedIn },
+        },
+      },
+      '/api/audit': {
+        get: {
+          summary: 'The audit trail, newest first (supervisor, QA, admin)',
+          security: [{ session: [] }],
+          parameters: [time('from', 'ISO 8601'), time('to', 'ISO 8601'), query('action', 'e.g. alarmAcknowledged, reviewRecorded, login'), query('user', 'user name'), query('limit', 'default 200', { type: 'integer' })],
+          responses: { 200: json({ type: 'array', items: ref('AuditEntry') }), 400: error('a bad time or limit'), ...changes },
+        },
+      },
+      '/api/audit/export.csv': {
+        get: {
+          summary: 'The filtered audit trail as CSV (the export itself is audited)',
+          security: [{ session: [] }],
+          parameters: [time('from', 'ISO 8601'), time('to', 'ISO 8601'), query('action', 'action'), query('user', 'user name'), query('limit', 'default 10000', { type: 'integer' })],
+          responses: { 200: { description: 'text/csv' }, 400: error('a bad time or limit'), ...changes },
+        },
+      },
+      '/api/users': {
+        get: { summary: 'Every user account (admin)', security: [{ session: [] }], responses: { 200: json({ type: 'array', items: ref('User') }), ...changes } },
+        post: {
+          summary: 'Create a user; the one-time password is returned once (admin)',
+          security: [{ session: [] }],
+          parameters: [csrf],
+          requestBody: body(['username', 'fullName', 'role'], { username: text('sign-in name'), fullName: text('printed name on signatures'), role: { enum: ['viewer', 'operator', 'supervisor', 'qa', 'admin'] }, reason: { type: 'string' } }),
+          responses: { 201: json({ type: 'object', properties: { user: ref('User'), oneTimePassword: { type: 'string' } } }), 400: error('bad or duplicate user name, unknown role'), ...changes },
+        },
+      },
+      '/api/users/{username}/role': {
+        post: {
+          summary: "Change a user's role, with a reason (admin)",
+          security: [{ session: [] }],
+          parameters: [idParam('username', 'user name'), csrf],
+          requestBody: body(['role', 'reason'], { role: { enum: ['viewer', 'operator', 'supervisor', 'qa', 'admin'] }, reason: text('why') }),
+          responses: { 200: json(ref('User')), 400: error('unknown role or missing reason'), 404: error('no such user'), ...changes },
+        },
+      },
+      '/api/users/{username}/disable': {
+        post: {
+          summary: 'Disable a user account, with a reason; its sessions end (admin)',
+          security: [{ session: [] }],
+          parameters: [idParam('username', 'user name'), csrf],
+          requestBody: body(['reason'], { reason: text('why') }),
+          responses: { 200: json(ref('User')), 404: error('no such user'), ...changes },
+        },
+      },
+      '/api/users/{username}/reset-password': {
+        post: {
+          summary: 'Give a user a new one-time password, returned once (admin)',
+          security: [{ session: [] }],
+          parameters: [idParam('username', 'user name'), csrf],
+          requestBody: body(['reason'], { reason: text('why') }),
+          responses: { 200: json({ type: 'object', properties: { user: ref('User'), oneTimePassword: { type: 'string' } } }), 404: error('no such user'), ...changes },
+        },
+      },
+      '/api/system': { get: { summary: 'Versions, data directory and disk, links to the PLC and cameras', security: [{ session: [] }], responses: { 200: json({ type: 'object' }), ...signedIn } } },
+      '/api/models': { get: { summary: 'Loaded models: version, hash, validation, approvals', security: [{ session: [] }], responses: { 200: json({ type: 'array', items: ref('Model') }), ...signedIn } } },
+      '/api/recipes': {
+        get: {
+          summary: 'Recipes per station and the active one',
+          security: [{ session: [] }],
+          responses: {
+            200: json({ type: 'array', items: { type: 'object', properties: { stationId: { type: 'string' }, active: { type: ['integer', 'null'] }, recipes: { type: 'array', items: { type: 'object' } } } } }),
+            ...signedIn,
+          },
+        },
+      },
+      '/api/models/{key}/approve': {
+        post: {
+          summary: 'Approve (activate) this exact model file with an electronic signature (meaning approved); audited modelActivated (QA)',
+          security: [{ session: [] }],
+          parameters: [idParam('key', 'model key'), csrf],
+          requestBody: body(['password'], { password }),
+          responses: { 201: json(ref('Model')), 404: error('no such model'), ...signing },
+        },
+      },
+      '/api/stations/{id}/live.jpg': {
+        get: {
+          summary: "The station camera's newest frame (the live view polls it; x-captured-at header)",
+          security: [{ session: [] }],
+          parameters: [idParam('id', 'station id')],
+          responses: { 200: { description: 'image/jpeg' }, 404: error('no such station, or no frame yet'), ...signedIn },
+        },
+      },
+      '/api/alarms/{id}/acknowledge': {
+        post: {
+          summary: 'Acknowledge an alarm with a comment (operator and up); audited',
+          security: [{ session: [] }],
+          parameters: [idParam('id', 'alarm id', 'integer'), csrf],
+          requestBody: body(['comment'], { comment: text('what was found or done') }),
+          responses: { 200: json(ref('Alarm')), 400: error('missing comment or already acknowledged'), 404: error('no such alarm'), ...changes },
+        },
+      },
+      '/api/alarms/{id}/shelve': {
+        post: {
+          summary: 'Shelve an alarm for a time with a reason (supervisor and up); its PLC bit stays; audited',
+          security: [{ session: [] }],
+          parameters: [idParam('id', 'alarm id', 'integer'), csrf],
+          requestBody: body(['reason', 'minutes'], { reason: text('why'), minutes: { type: 'number', exclusiveMinimum: 0, description: 'up to the configured longest shelving' } }),
+          responses: { 200: json(ref('Alarm')), 400: error('missing reason, or a duration beyond the longest allowed'), 404: error('no such alarm'), ...changes },
+        },
+      },
+      '/api/alarms/{id}/unshelve': {
+        post: {
+          summary: 'Return a shelved alarm to the list, with a reason; audited',
+          security: [{ session: [] }],
+          parameters: [idParam('id', 'alarm id', 'integer'), csrf],
+          requestBody: body(['reason'], { reason: text('why') }),
+          responses: { 200: json(ref('Alarm')), 400: error('missing reason or not shelved'), 404: error('no such alarm'), ...changes },
         },
       },
       '/api/events': {
