@@ -449,6 +449,7 @@ export class Appliance {
       alarms: this.alarms,
       records: this.records,
       searchInspections: (q) => this.store.inspections.search(q),
+      stationSummary: (stationId, opts) => (this.stations.some((s) => s.config.id === stationId) ? this.store.inspections.summary(stationId, opts) : null),
       system: {
         info: () => this.#systemInfo(),
         models: () => [...this.models.values()].map((m) => this.#modelView(m)),

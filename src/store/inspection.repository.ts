@@ -77,6 +77,22 @@ export interface InspectionQuery {
   readonly limit?: number;
 }
 
+/** What the station page shows beside the live view: counters for the batch and the shift, a trend, a Pareto, latency. */
+export interface StationSummary {
+  readonly batch: { readonly batchId: string; readonly counters: VerdictCounters } | null;
+  readonly since: { readonly from: number; readonly counters: VerdictCounters };
+  /** Inspections and rejects per bucket, oldest first (buckets with no inspection left out). */
+  readonly trend: ReadonlyArray<{ readonly at: number; readonly total: number; readonly rejects: number }>;
+  /** Defect classes by the number of inspections they decided (reject or inconclusive) since `from`. */
+  readonly pareto: ReadonlyArray<{ readonly label: string; readonly inspections: number }>;
+  /** Median milliseconds per stage over the most recent inspections. */
+  readonly latencyMs: Readonly<Record<string, number>>;
+  readonly latencySample: number;
+}
+
+const STAGES = ['acquire_ms', 'preprocess_ms', 'infer_ms', 'decode_ms', 'rules_ms', 'total_ms'] as const;
+const stageName = (c: string): string => c.replace(/_ms$/, 'Ms').replace(/_(\w)/g, (_, l: string) => l.toUpperCase());
+
 export class InspectionRepository {
   readonly #db: Db;
   readonly #insert;
@@ -191,6 +207,43 @@ export class InspectionRepository {
     const sql = `${SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY i.id DESC LIMIT ?`;
     args.push(Math.min(Math.max(1, q.limit ?? 50), 500));
     return (this.#db.prepare(sql).all(...args) as InspectionRow[]).map((r) => this.#toStored(r));
+  }
+
+  /** Counters, trend, Pareto and stage latency of one station (the station page). */
+  summary(stationId: string, opts: { shiftFrom: number; trendFrom: number; bucketMs: number; latencySample?: number }): StationSummary {
+    const db = this.#db;
+    const counted = (rows: Array<{ verdict: Verdict; n: number }>): VerdictCounters => {
+      const c = emptyCounters();
+      for (const r of rows) c[counterKey(r.verdict)] += r.n;
+      return c;
+    };
+    const lastBatch = db.prepare(`SELECT batch_id FROM inspections WHERE station_id = ? AND batch_id IS NOT NULL ORDER BY id DESC LIMIT 1`).get(stationId) as { batch_id: string } | undefined;
+    const batch = lastBatch
+      ? { batchId: lastBatch.batch_id, counters: counted(db.prepare(`SELECT verdict, COUNT(*) AS n FROM inspections WHERE station_id = ? AND batch_id = ? GROUP BY verdict`).all(stationId, lastBatch.batch_id) as Array<{ verdict: Verdict; n: number }>) }
+      : null;
+    const since = counted(db.prepare(`SELECT verdict, COUNT(*) AS n FROM inspections WHERE station_id = ? AND started_at >= ? GROUP BY verdict`).all(stationId, opts.shiftFrom) as Array<{ verdict: Verdict; n: number }>);
+    const trend = (
+      db
+        .prepare(
+          `SELECT (started_at - @from) / @bucket AS b, COUNT(*) AS total, SUM(verdict = 'reject') AS rejects
+           FROM inspections WHERE station_id = @station AND started_at >= @from GROUP BY b ORDER BY b`,
+        )
+        .all({ station: stationId, from: opts.trendFrom, bucket: opts.bucketMs }) as Array<{ b: number; total: number; rejects: number }>
+    ).map((r) => ({ at: opts.trendFrom + Math.floor(r.b) * opts.bucketMs, total: r.total, rejects: r.rejects }));
+    const pareto = db
+      .prepare(
+        `SELECT f.label AS label, COUNT(DISTINCT f.inspection_id) AS inspections FROM findings f JOIN inspections i ON i.id = f.inspection_id
+         WHERE i.station_id = ? AND i.started_at >= ? AND f.effect IN ('reject','inconclusive') GROUP BY f.label ORDER BY inspections DESC, label LIMIT 10`,
+      )
+      .all(stationId, opts.shiftFrom) as Array<{ label: string; inspections: number }>;
+    const sample = opts.latencySample ?? 200;
+    const recent = db.prepare(`SELECT ${STAGES.join(', ')} FROM inspections WHERE station_id = ? ORDER BY id DESC LIMIT ?`).all(stationId, sample) as Array<Record<string, number | null>>;
+    const latencyMs: Record<string, number> = {};
+    for (const col of STAGES) {
+      const v = recent.map((r) => r[col]).filter((x): x is number => typeof x === 'number').sort((a, b) => a - b);
+      if (v.length) latencyMs[stageName(col)] = v[Math.floor((v.length - 1) / 2)]!;
+    }
+    return { batch, since: { from: opts.shiftFrom, counters: since }, trend, pareto, latencyMs, latencySample: recent.length };
   }
 
   /** Verdict counts per station over the whole database (for counters after a restart). */

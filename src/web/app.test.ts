@@ -54,6 +54,7 @@ function deps(plc: ComponentHealth): WebDeps {
     alarms,
     records: kit.records,
     searchInspections: (q) => store.inspections.search(q),
+    stationSummary: (id, opts) => (id === 'blister' ? store.inspections.summary(id, opts) : null),
     system: {
       info: async () => ({ version: '0.0.0' }),
       models: () => [],
@@ -110,6 +111,18 @@ describe('web app', () => {
     expect((await app.inject({ url: '/api/inspections/77', headers })).statusCode).toBe(404);
     expect((await app.inject({ url: '/api/inspections/abc', headers })).statusCode).toBe(400);
     expect((await app.inject({ url: '/api/inspections/1/evidence.jpg', headers })).statusCode).toBe(404);
+  });
+
+  it("summarises a station for its page: the current batch's counters, the shift's, and the defect Pareto", async () => {
+    const app = buildWebApp(deps(ok));
+    const viewer = await as(app, 'viewer');
+    const res = await app.inject({ url: '/api/stations/blister/summary?from=2026-11-21T00:00:00Z', headers: viewer });
+    expect(res.statusCode).toBe(200);
+    const s = res.json();
+    expect(s.batch).toMatchObject({ batchId: 'B1', counters: { reject: 1, inconclusive: 1 } });
+    expect(s.since).toMatchObject({ from: '2026-11-21T00:00:00.000Z', counters: { reject: 1, inconclusive: 1, pass: 0 } });
+    expect(s.latencyMs.totalMs).toBe(12);
+    expect((await app.inject({ url: '/api/stations/nowhere/summary', headers: viewer })).statusCode).toBe(404);
   });
 
   it('searches the history by batch, verdict and defect class', async () => {

@@ -19,7 +19,7 @@ import type { Records } from '../records/records.js';
 import type { InspectionQuery } from '../store/inspection.repository.js';
 import { alarmRoutes } from './alarm.routes.js';
 import { actorOf, registerAuth, requirePermission, requireSession } from './auth.js';
-import { recordsRoutes } from './records.routes.js';
+import { recordsRoutes, type RecordsDeps } from './records.routes.js';
 import { systemRoutes, type SystemDeps } from './system.routes.js';
 import { isReportFormat, REPORT_FORMATS, type ReportFormat } from '../tools/report.js';
 import { errorHandler } from './errors.js';
@@ -55,6 +55,7 @@ export interface WebDeps {
   readonly records: Pick<Records, 'sessions' | 'audit' | 'users' | 'signatures' | 'reviews'>;
   /** The history search. */
   readonly searchInspections: (q: InspectionQuery) => StoredInspection[];
+  readonly stationSummary: RecordsDeps['stationSummary'];
   /** Models, recipes and the system page. */
   readonly system: SystemDeps;
   /** Why an inspection's evidence image is gone, if retention deleted it. */
@@ -201,7 +202,7 @@ export function buildWebApp(deps: WebDeps) {
   });
 
   void app.register(alarmRoutes(deps.alarms));
-  void app.register(recordsRoutes({ records: deps.records, searchInspections: deps.searchInspections, inspectionJson }));
+  void app.register(recordsRoutes({ records: deps.records, searchInspections: deps.searchInspections, stationSummary: deps.stationSummary, inspectionJson }));
   void app.register(systemRoutes(deps.system));
   app.get('/api/batches', async () =>
     deps.batches().map((b) => ({

@@ -355,6 +355,28 @@ function describeApi(version: string): Record<string, unknown> & { paths: Record
           responses: { 200: json({ type: 'array', items: ref('Inspection') }), 400: error('an unknown verdict or a time that is not ISO 8601'), ...signedIn },
         },
       },
+      '/api/stations/{id}/summary': {
+        get: {
+          summary: "A station's counters for its current batch and since `from` (the shift), reject-rate trend over the last hour in 5-minute buckets, defect Pareto, median latency per stage",
+          security: [{ session: [] }],
+          parameters: [idParam('id', 'station id'), time('from', 'start of the shift; default 8 h ago')],
+          responses: {
+            200: json({
+              type: 'object',
+              properties: {
+                batch: { type: ['object', 'null'], properties: { batchId: { type: 'string' }, counters: ref('Counters') } },
+                since: { type: 'object', properties: { from: { type: 'string', format: 'date-time' }, counters: ref('Counters') } },
+                trend: { type: 'array', items: { type: 'object', properties: { at: { type: 'string', format: 'date-time' }, total: { type: 'integer' }, rejects: { type: 'integer' } } } },
+                pareto: { type: 'array', items: { type: 'object', properties: { label: { type: 'string' }, inspections: { type: 'integer' } } } },
+                latencyMs: { type: 'object', additionalProperties: { type: 'number' } },
+                latencySample: { type: 'integer' },
+              },
+            }),
+            404: error('no such station'),
+            ...signedIn,
+          },
+        },
+      },
       '/api/inspections/{id}/record': {
         get: {
           summary: 'The full record: the inspection, its reviews and signatures',

@@ -7,7 +7,7 @@ import type { Records } from '../records/records.js';
 import { ReviewDecision } from '../records/reviews.js';
 import type { SignatureView } from '../records/signatures.js';
 import type { User } from '../records/users.js';
-import type { InspectionQuery } from '../store/inspection.repository.js';
+import type { InspectionQuery, StationSummary } from '../store/inspection.repository.js';
 import { actorOf, requirePermission } from './auth.js';
 import { csvCell } from '../records/batch-report.csv.js';
 import { iso, optionalTime, requiredText } from './params.js';
@@ -16,6 +16,7 @@ import { iso, optionalTime, requiredText } from './params.js';
 export interface RecordsDeps {
   readonly records: Pick<Records, 'audit' | 'users' | 'signatures' | 'reviews'>;
   readonly searchInspections: (q: InspectionQuery) => StoredInspection[];
+  readonly stationSummary: (stationId: string, opts: { shiftFrom: number; trendFrom: number; bucketMs: number }) => StationSummary | null;
   readonly inspectionJson: (i: StoredInspection) => Record<string, unknown>;
 }
 
@@ -118,6 +119,18 @@ export function recordsRoutes(deps: RecordsDeps): FastifyPluginAsync {
           limit: Number.isFinite(limit) ? limit : undefined,
         })
         .map(deps.inspectionJson);
+    });
+
+    app.get<{ Params: { id: string }; Querystring: { from?: string } }>('/api/stations/:id/summary', async (req) => {
+      const now = Date.now();
+      const shiftFrom = optionalTime('from', req.query.from) ?? now - 8 * 3_600_000;
+      const s = deps.stationSummary(req.params.id, { shiftFrom, trendFrom: now - 3_600_000, bucketMs: 300_000 });
+      if (!s) throw new LinesideError(ErrorCode.notFound, `station "${req.params.id}" does not exist`);
+      return {
+        ...s,
+        since: { from: iso(s.since.from), counters: s.since.counters },
+        trend: s.trend.map((t) => ({ ...t, at: iso(t.at) })),
+      };
     });
 
     app.get<{ Params: { id: string } }>('/api/inspections/:id/record', async (req) => reviewed(positiveId(req.params.id, 'inspection')));
