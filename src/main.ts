@@ -28,6 +28,7 @@ import { claimDataDir } from './records/run-lock.js';
 import type { User } from './records/users.js';
 import { EvidenceWriter } from './store/evidence.js';
 import { EvidenceRetention } from './store/evidence-retention.js';
+import { AlarmRepository } from './store/alarm.repository.js';
 import { Store } from './store/store.js';
 import { Model } from './vision/model.js';
 import { renderBatchReport } from './tools/report.js';
@@ -183,7 +184,9 @@ export class Appliance {
 
     const stationIds = config.stations.map((s) => s.id);
     this.alarms = new AlarmCenter({
-      repo: this.store.alarms,
+      // On the records' connection: an acknowledgement and its audit entry are one transaction,
+      // which on two connections to the file waits for its own lock ("database is locked" after 5 s).
+      repo: new AlarmRepository(this.records.db),
       audit: this.audit,
       bus: this.bus,
       logger: log.child({ component: 'alarms' }),
