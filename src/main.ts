@@ -29,6 +29,7 @@ import type { User } from './records/users.js';
 import { EvidenceWriter } from './store/evidence.js';
 import { EvidenceRetention } from './store/evidence-retention.js';
 import { Store } from './store/store.js';
+import { ScadaServer } from './scada/scada-server.js';
 import { Model } from './vision/model.js';
 import { renderBatchReport } from './tools/report.js';
 import { stationModelKeys, stationRecipes } from './config/recipes.js';
@@ -87,6 +88,8 @@ export class Appliance {
   readonly stations: Station[] = [];
   readonly cameras = new Map<string, Camera>();
   web: ReturnType<typeof buildWebApp> | null = null;
+  /** The OPC UA server for SCADA/MES, when `scada.enabled`. */
+  scada: ScadaServer | null = null;
   /** Part 11 records for the page: audit trail, users, sessions, signatures, reviews. */
   records!: Records;
   get audit(): Records['audit'] {
@@ -197,6 +200,8 @@ export class Appliance {
 
     const stationIds = config.stations.map((s) => s.id);
     this.alarms = new AlarmCenter({
+      // The records share the store's connection: an acknowledgement and its audit entry are one
+      // transaction (on two connections the audit append would wait for its own lock).
       repo: this.store.alarms,
       audit: this.audit,
       bus: this.bus,
@@ -274,7 +279,31 @@ export class Appliance {
     this.supervisor.start();
     this.#stops.push({ name: 'supervisor', stop: () => this.supervisor.stop() });
 
+    if (config.scada.enabled) await this.#startScada();
     await this.#listen();
+  }
+
+  /** The OPC UA server for SCADA/MES: the stations' health, results and alarms as OPC 40100-1 shows them. */
+  async #startScada(): Promise<void> {
+    const { config } = this;
+    const scada = new ScadaServer({
+      config: config.scada,
+      stations: config.stations,
+      health: (stationId) => {
+        const c = this.supervisor.report().components;
+        // The same components the PLC's Ready follows.
+        return [c[`${stationId}.camera`], c[`${stationId}.model`], c[`${stationId}.recipe`], c.storage, c.plc].filter((h) => h !== undefined);
+      },
+      bus: this.bus,
+      alarms: this.alarms,
+      users: this.users,
+      audit: this.audit,
+      simulated: config.plc.simulate !== undefined,
+      logger: this.log.child({ component: 'scada' }),
+    });
+    this.scada = scada;
+    this.#stops.push({ name: 'scada', stop: () => scada.stop() });
+    await scada.start();
   }
 
   /** Audit trail and users on the store's file; first admin; `applianceStarted`; scheduled backups. */
@@ -425,7 +454,8 @@ export class Appliance {
       requestCheck: async (stationId, by, equipmentId) => {
         const station = this.stations.find((s) => s.config.id === stationId);
         if (!station) throw new LinesideError(ErrorCode.notFound, `station "${stationId}" does not exist`);
-        const stored = await station.requestCheck(`${by.user} (${by.role})`, equipmentId);
+        const run = station.requestCheck(`${by.user} (${by.role})`, equipmentId);
+        const stored = await (this.scada ? this.scada.singleExecution(stationId, run) : run);
         this.audit.append({
           actor: by,
           action: 'checkRequested',

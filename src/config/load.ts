@@ -62,6 +62,7 @@ export function parseConfig(raw: unknown, baseDir: string, label = 'config'): Co
       Object.entries(cfg.models).map(([k, m]) => [k, { ...m, path: abs(m.path), manifest: m.manifest ? abs(m.manifest) : undefined }]),
     ),
     stations: cfg.stations.map((s) => ({ ...s, source: resolveSourcePaths(s.source, abs) })),
+    scada: { ...cfg.scada, pkiDir: abs(cfg.scada.pkiDir ?? join(cfg.dataDir, 'scada-pki')) },
     records: cfg.records.backup ? { ...cfg.records, backup: { ...cfg.records.backup, dir: abs(cfg.records.backup.dir) } } : cfg.records,
   };
   return deepFreeze(resolved);
@@ -110,8 +111,20 @@ function crossCheck(cfg: Config, label: string): void {
     }
   }
   checkRecipes(cfg, label);
+  checkScadaPort(cfg, label);
   for (const simId of Object.keys(cfg.plc.simulate?.stations ?? {})) {
     if (!seen.has(simId)) throw new LinesideError(ErrorCode.config, `${label}: plc.simulate.stations.${simId}: no station with this id`);
+  }
+}
+
+/** The SCADA server's port must not be one the appliance already listens on. */
+function checkScadaPort(cfg: Config, label: string): void {
+  const { enabled, port } = cfg.scada;
+  if (!enabled || port === 0) return;
+  if (port === cfg.http.port) throw new LinesideError(ErrorCode.config, `${label}: scada.port: ${port} is also http.port; give the OPC UA server a port of its own`);
+  const simPort = Number(new URL(cfg.plc.endpoint.replace(/^opc\.tcp:/, 'http:')).port || 4840);
+  if (cfg.plc.simulate && port === simPort) {
+    throw new LinesideError(ErrorCode.config, `${label}: scada.port: ${port} is the simulated PLC's port (plc.endpoint); give the OPC UA server a port of its own`);
   }
 }
 

@@ -274,6 +274,31 @@ const recordsSchema = z.strictObject({
     .optional(),
 });
 
+const securityModeName = z.enum(['None', 'Sign', 'SignAndEncrypt']);
+const securityPolicyName = z.enum(['Basic256Sha256', 'Aes128_Sha256_RsaOaep', 'Aes256_Sha256_RsaPss']);
+
+/** lineside's own OPC UA server for SCADA/MES, following OPC 40100-1 Machine Vision (README: OPC UA server for SCADA/MES). */
+const scadaSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    /** Address to listen on; 0.0.0.0 serves every interface. */
+    host: z.string().min(1).default('127.0.0.1'),
+    /** TCP port (4840 is the OPC UA default; 0 lets the OS pick one). */
+    port: z.number().int().min(0).max(65535).default(4841),
+    /** Modes offered to clients. `None` sends everything in clear text: only on a trusted network. */
+    securityModes: z.array(securityModeName).min(1).default(['Sign', 'SignAndEncrypt']),
+    /** Policies offered with Sign / SignAndEncrypt. */
+    securityPolicies: z.array(securityPolicyName).min(1).default(['Basic256Sha256', 'Aes128_Sha256_RsaOaep', 'Aes256_Sha256_RsaPss']),
+    /** Sessions without a user name (read-only: they cannot acknowledge alarms). Off unless set. */
+    allowAnonymous: z.boolean().default(false),
+    /**
+     * The server's PKI folder: its own certificate (created on first start), trusted/ and rejected/.
+     * Client certificates are never trusted automatically: `lineside pki trust --pki-dir`. Default `<dataDir>/scada-pki`.
+     */
+    pkiDir: z.string().min(1).optional(),
+  })
+  .prefault({});
+
 export const configSchema = z.strictObject({
   line: z.string().min(1).max(80).default('Line 1'),
   /** SQLite file, evidence images and keys live here. */
@@ -300,6 +325,7 @@ export const configSchema = z.strictObject({
   models: z.record(id, modelSchema),
   stations: z.array(stationSchema).min(1).max(16),
   records: recordsSchema.prefault({}),
+  scada: scadaSchema,
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
@@ -314,3 +340,4 @@ export type RulesConfig = StationConfig['rules'];
 export type RecipeConfig = z.output<typeof recipe>;
 export type PlcConfig = Config['plc'];
 export type RecordsConfig = Config['records'];
+export type ScadaConfig = Config['scada'];
