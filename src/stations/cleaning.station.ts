@@ -3,6 +3,7 @@ import type { Finding } from '../domain/detection.js';
 import type { StoredInspection } from '../domain/inspection.js';
 import { Verdict } from '../domain/verdict.js';
 import type { PlcTrigger } from '../plc/plc-link.js';
+import { cleaningMontage } from './cleaning-montage.js';
 import { inspectFrame, type Inspected } from './inspect.js';
 import type { Station, StationDeps, StationHealth } from './station.js';
 
@@ -69,11 +70,15 @@ export class CleaningStation implements Station {
     const sum = (k: 'acquireMs' | 'preprocessMs' | 'inferMs' | 'decodeMs' | 'rulesMs' | 'totalMs'): number =>
       views.reduce((a, v) => a + (v.record.timings[k] ?? 0), 0);
     const worstIndex = views.indexOf(worst) + 1;
+    // Evidence of every view, side by side; the worst view's frame alone if one was not acquired.
+    const montage = views.every((v) => v.frame)
+      ? await cleaningMontage(views.map((v, i) => ({ frame: v.frame!, findings: findings.filter((f) => f.rule.startsWith(`view${i + 1}:`)) }))).catch(() => null)
+      : null;
     const combined: Inspected = {
-      frame: worst.frame,
+      frame: montage?.frame ?? worst.frame,
       record: {
         ...worst.record,
-        findings,
+        findings: montage?.findings ?? findings,
         reason: worst.record.reason ? `view ${worstIndex}/${views.length}: ${worst.record.reason}` : null,
         frameOrigin: views.map((v) => v.record.frameOrigin ?? '?').join(' '),
         timings: { acquireMs: sum('acquireMs'), preprocessMs: sum('preprocessMs'), inferMs: sum('inferMs'), decodeMs: sum('decodeMs'), rulesMs: sum('rulesMs'), totalMs: sum('totalMs') },

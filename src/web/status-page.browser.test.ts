@@ -178,6 +178,10 @@ describe('the supervisor page in a real browser', () => {
     await card.getByRole('button', { name: 'Run cleaning verification' }).click();
     await expect.poll(() => card.locator('h3').first().textContent(), { timeout: 20_000 }).toContain('equipment HOP-204');
     await expect(card.locator('[data-testid="cleaning-verdict"]').textContent()).resolves.toMatch(/PASS|REJECT|INCONCLUSIVE/);
+    // The evidence shows every view side by side, not only the worst one.
+    const views = (app.config.stations.find((s) => s.id === 'hopper') as { views: number }).views;
+    const shown = card.locator('[data-testid="cleaning-views"]');
+    await expect.poll(() => shown.evaluate((el) => (el as unknown as { naturalWidth: number; naturalHeight: number }).naturalWidth / (el as unknown as { naturalHeight: number }).naturalHeight)).toBeGreaterThan(views * 0.9);
     // An operator may request a check but not sign it.
     await expect(card.getByRole('button', { name: 'Sign as second verifier' }).isDisabled()).resolves.toBe(true);
     await op.close();
@@ -267,9 +271,9 @@ describe('the supervisor page in a real browser', () => {
         });
         expect(overflow, `${hash} at ${viewport.width}×${viewport.height} is wider than the screen`).toBeLessThanOrEqual(0);
         const small = await page.locator('button:visible, nav a:visible, input:visible:not([type=radio])').evaluateAll((els) =>
-          els.filter((e) => e.getBoundingClientRect().height < 44).map((e) => e.outerHTML.slice(0, 80)),
+          els.filter((e) => e.getBoundingClientRect().height < 44).map((e) => `${Math.round(e.getBoundingClientRect().height)} px: ${e.outerHTML.slice(0, 100)}`),
         );
-        expect(small, `${hash}: targets under 44 px`).toEqual([]);
+        expect(small.join('\n'), `${hash}: targets under 44 px`).toBe('');
       }
       await shot(page, `users-${viewport.width}x${viewport.height}`);
       await page.close();

@@ -632,9 +632,8 @@ RENDER.cleaning = async (main) => {
         actionButton('requestCheck', 'Run cleaning verification') + '<span class="error" role="alert"></span></form>' +
         (r
           ? '<h3>Latest: <span class="v-' + r.verdict + '" data-testid="cleaning-verdict">' + SHAPE[r.verdict] + '</span> · equipment ' + esc(r.partId || '—') + ' · ' + time(r.startedAt) + '</h3>' +
-            '<div class="meta">' + esc(r.frameOrigin || '') + '</div>' +
             '<div class="meta">residue: ' + (r.findings.filter((f) => f.effect !== 'info').map((f) => esc(f.rule.split(':')[0]) + ' ' + esc(f.label) + ' ' + f.score.toFixed(2) + (f.box ? ' at ' + Math.round(f.box.x) + ',' + Math.round(f.box.y) + ' (' + Math.round(f.box.w * f.box.h) + ' px²)' : '')).join('; ') || 'none found') + '</div>' +
-            (r.evidenceUrl ? '<figure class="evidence"><img alt="residue map of the worst view" src="' + r.evidenceUrl + '"><figcaption>worst view, residue drawn in</figcaption></figure>' : '') +
+            (r.evidenceUrl ? '<figure class="evidence"><img data-testid="cleaning-views" alt="every view of the verification, residue drawn in" src="' + r.evidenceUrl + '"><figcaption>views 1…' + (r.frameOrigin || '').split(' ').length + ', left to right, residue drawn in</figcaption></figure>' : '') +
             '<h3>Second verifier</h3>' + (r.signatures.length ? r.signatures.map(signatureLine).join('') : '<p class="meta">not signed yet</p>') +
             (mine
               ? ''
