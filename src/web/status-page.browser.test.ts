@@ -271,7 +271,7 @@ describe('the supervisor page in a real browser', () => {
         });
         expect(overflow, `${hash} at ${viewport.width}×${viewport.height} is wider than the screen`).toBeLessThanOrEqual(0);
         const small = await page.locator('button:visible, nav a:visible, input:visible:not([type=radio])').evaluateAll((els) =>
-          els.filter((e) => e.getBoundingClientRect().height < 44).map((e) => `${Math.round(e.getBoundingClientRect().height)} px: ${e.outerHTML.slice(0, 100)}`),
+          els.filter((e) => e.isConnected && e.getBoundingClientRect().height < 44).map((e) => `${Math.round(e.getBoundingClientRect().height)} px: ${e.outerHTML.slice(0, 100)}`),
         );
         expect(small.join('\n'), `${hash}: targets under 44 px`).toBe('');
       }
