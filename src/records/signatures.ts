@@ -11,6 +11,11 @@ export type SignatureMeaning = (typeof SignatureMeaning)[number];
 /** A signable record type's canonical content by id, or undefined if there is no such record. */
 export type RecordContent = (recordId: string) => unknown;
 
+/** What a signature's `contentSha256` is computed over: the record's type, id and canonical content. */
+export function recordHash(recordType: string, recordId: string, content: unknown): string {
+  return sha256Hex(canonicalJson({ recordType, recordId, content }));
+}
+
 export interface Signature {
   readonly id: number;
   readonly recordType: string;
@@ -79,7 +84,7 @@ export class SignatureService {
   contentHash(recordType: string, recordId: string): string {
     const content = this.#content(recordType, recordId);
     if (content === undefined) throw new LinesideError(ErrorCode.notFound, `${recordType} ${recordId} does not exist`);
-    return sha256Hex(canonicalJson({ recordType, recordId, content }));
+    return recordHash(recordType, recordId, content);
   }
 
   #content(recordType: string, recordId: string): unknown {
