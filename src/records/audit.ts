@@ -40,6 +40,7 @@ export const AuditAction = [
   'signed',
   'backupMade',
   'applianceStarted',
+  'restored',
 ] as const;
 export type AuditAction = (typeof AuditAction)[number];
 

@@ -1,25 +1,9 @@
 import { existsSync } from 'node:fs';
-import Database from 'better-sqlite3';
-import { ErrorCode, LinesideError, reasonOf } from '../domain/errors.js';
-import type { Db } from '../store/db.js';
+import { ErrorCode, LinesideError } from '../domain/errors.js';
+import { openDatabaseForAppend, type Db } from '../store/db.js';
 import { auditKeyPath, loadOrCreateAuditKey, readAuditKey } from './audit-key.js';
 import { AuditTrail } from './audit-trail.js';
 import type { Actor, AuditRecord, Role } from './audit.js';
-
-/**
- * A connection that only appends to the audit trail of an existing database: `synchronous=FULL`
- * like every open, but no migration and no change of journal mode (a backup stays one file).
- */
-function openForAppend(file: string): Db {
-  try {
-    const db = new Database(file, { fileMustExist: true });
-    db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 5000');
-    return db;
-  } catch (cause) {
-    throw new LinesideError(ErrorCode.storage, `cannot open database ${file} to audit the export: ${reasonOf(cause)}`, { cause });
-  }
-}
 
 /**
  * The trail's key: read from `<dataDir>/audit.key`. Created only when the trail is still empty (a
@@ -65,7 +49,7 @@ export interface ExportAudit {
  * committed before this returns: on a backup, the backup records that it was exported from.
  */
 export function auditExport(e: ExportAudit): AuditRecord {
-  const db = openForAppend(e.file);
+  const db = openDatabaseForAppend(e.file);
   try {
     return new AuditTrail(db, keyFor(db, e.dataDir)).append({
       actor: e.actor,
