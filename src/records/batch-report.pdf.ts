@@ -230,17 +230,18 @@ export async function batchReportPdf(r: BatchReport): Promise<Buffer> {
   doc.moveDown(0.3);
   out.table(
     [
-      { title: 'Inspection (station / part)', width: 0.13 },
+      { title: 'Inspection (station / part)', width: 0.15 },
       { title: 'Original verdict', width: 0.13 },
       { title: 'Decision', width: 0.08 },
-      { title: 'Reason', width: 0.17 },
+      { title: 'Reason', width: 0.15 },
       { title: 'Reviewer (printed name)', width: 0.14 },
       { title: 'Reviewed (UTC)', width: 0.21 },
       { title: 'Meaning', width: 0.09 },
       { title: 'Sig.', width: 0.05, align: 'right' },
     ],
     r.reviews.map((v) => [
-      `${v.inspectionId} (${v.stationId}${v.partId ? ` / ${v.partId}` : ''})`,
+      // Part IDs are long: on their own line, after the station, so they break at the slash only.
+      `${v.inspectionId}\n${v.stationId}${v.partId ? ` / ${v.partId}` : ''}`,
       `${v.originalVerdict}${v.originalReason ? `: ${v.originalReason}` : ''}`,
       v.decision,
       v.reason,
@@ -281,11 +282,11 @@ export async function batchReportPdf(r: BatchReport): Promise<Buffer> {
     [
       { title: 'Seq', width: 0.05, align: 'right' },
       { title: 'At (UTC)', width: 0.21 },
-      { title: 'User (role), client', width: 0.14 },
-      { title: 'Action', width: 0.14 },
+      { title: 'User (role), client', width: 0.13 },
+      { title: 'Action', width: 0.16 },
       { title: 'Object', width: 0.1 },
       { title: 'Change (old -> new)', width: 0.23 },
-      { title: 'Reason', width: 0.13 },
+      { title: 'Reason', width: 0.12 },
     ],
     r.audit.map((a) => [
       String(a.seq),

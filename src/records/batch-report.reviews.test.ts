@@ -90,8 +90,9 @@ describe('batch report: reviews and signatures', () => {
     const text = pdfText(await batchReportPdf(r));
     expect(text).toContain('Reviews and signatures');
     const section = text.slice(text.indexOf('Reviews and signatures'), text.indexOf('Audit trail entries'));
-    // Cells wrap inside their column; each row starts with its inspection and part.
-    expect(section).toMatch(new RegExp(`${first.id} \\(blister / P-7\\)\\s+inconclusive:\\s+pass\\s+pocket filled; shadow\\s+Sue Tester \\(sue\\)`));
+    // Cells wrap inside their column; each row starts with its inspection, the station and part below it.
+    expect(section).toMatch(new RegExp(`\\n${first.id}\\s+inconclusive:\\s+pass\\s+pocket filled;\\s+Sue Tester \\(sue\\)`));
+    expect(section).toContain('blister / P-7');
     expect(section).toContain('empty_pocket');
     expect(section).toMatch(/reject:\s+reject\s+confirmed broken/);
     expect(section).toMatch(new RegExp(`#${approval.id}\\s+inspection ${approval.recordId}\\s+${approval.recordId}\\s+Quinn Tester \\(quinn, qa\\)\\s+approved\\s+2026-01-05`));
