@@ -45,13 +45,16 @@ usage:
       trust. The folder is plc.security.pkiDir of the config (default
       <dataDir>/pki; without --config, ./data/pki).
   lineside report batch BATCH_ID [--format pdf|csv|json] [--config FILE | --data-dir DIR | --db FILE]
-                                  [--out FILE]
+                                  [--out FILE] [--user NAME]
       The batch report from the records: counts by verdict per station, defect
       Pareto, recipes, model versions and hashes, alarms, reviews and
-      signatures, audit entries of the batch period. Reads the database
-      read-only (works beside the running appliance and on a backup). Default
-      --format pdf, --out ./batch-<BATCH_ID>.<format>; exits 1 if the batch
-      has no inspections.
+      signatures, audit entries of the batch. Reads the database read-only
+      (works beside the running appliance and on a backup), then audits the
+      export ("exported", by console:<os user>, or by the records user NAME
+      with the OS user as client) in that database; the audit key is read from
+      DIR (default: the database's folder). Default --format pdf,
+      --out ./batch-<BATCH_ID>.<format>; exits 1 if the batch has no
+      inspections or the export cannot be audited.
 ${RECORDS_USAGE}  lineside --version | --help
 `;
 
@@ -217,13 +220,13 @@ async function report(args: string[]): Promise<number> {
   const { isReportFormat, REPORT_FORMATS, writeBatchReport } = await import('./tools/report.js');
   const { values, positionals } = parseArgs({
     args,
-    options: { format: { type: 'string', default: 'pdf' }, config: { type: 'string' }, 'data-dir': { type: 'string' }, db: { type: 'string' }, out: { type: 'string' } },
+    options: { format: { type: 'string', default: 'pdf' }, config: { type: 'string' }, 'data-dir': { type: 'string' }, db: { type: 'string' }, out: { type: 'string' }, user: { type: 'string' } },
     allowPositionals: true,
     strict: true,
   });
   const [what, batchId] = positionals;
   if (what !== 'batch' || !batchId || positionals.length !== 2) {
-    console.error('usage: lineside report batch BATCH_ID [--format pdf|csv|json] [--config FILE | --data-dir DIR | --db FILE] [--out FILE]');
+    console.error('usage: lineside report batch BATCH_ID [--format pdf|csv|json] [--config FILE | --data-dir DIR | --db FILE] [--out FILE] [--user NAME]');
     return 2;
   }
   if (!isReportFormat(values.format)) {
@@ -231,9 +234,11 @@ async function report(args: string[]): Promise<number> {
     return 2;
   }
   const config = values.config !== undefined ? loadConfigFile(values.config) : null;
-  const db = values.db ?? join(values['data-dir'] ?? config?.dataDir ?? 'data', 'lineside.db');
-  const { file, report: r } = await writeBatchReport({ db: resolve(db), batchId, format: values.format, out: values.out, line: config?.line ?? null });
-  console.log(`batch ${r.batchId}: ${r.totals.total} inspections (${r.totals.reject} rejected), ${r.alarms.length} alarms, ${r.audit.length} audit entries → ${file}`);
+  const dataDir = values['data-dir'] ?? config?.dataDir;
+  const db = values.db ?? join(dataDir ?? 'data', 'lineside.db');
+  const { file, report: r, audit } = await writeBatchReport({ db: resolve(db), dataDir: dataDir === undefined ? undefined : resolve(dataDir), batchId, format: values.format, out: values.out, line: config?.line ?? null, user: values.user });
+  console.log(`batch ${r.batchId}: ${r.totals.total} inspections (${r.totals.reject} rejected), ${r.alarms.length} alarms, ${r.reviews.length} reviews, ${r.signatures.length} signatures, ${r.audit.length} audit entries → ${file}`);
+  console.log(`export audited: seq ${audit.seq}, exported by ${audit.actor.user} (${audit.actor.role})`);
   return 0;
 }
 

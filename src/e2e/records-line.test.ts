@@ -1,14 +1,20 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Appliance, VERSION } from '../main.js';
 import { recordsCommand } from '../records/records.cli.js';
+import { pdfPages, pdfText } from '../records/testing/pdf.js';
 import { silentLogger } from '../observability/logger.js';
+import { SIM_DEFAULT_BATCH_ID } from '../plc/sim/sim-plc.js';
+import { writeBatchReport } from '../tools/report.js';
 import { demoConfig, waitFor } from './harness.js';
 
 /**
  * The records on a running line: first start creates the admin with a one-time password shown
  * once, the start is audited with version and config hash, a supervisor reviews a part the line
- * recorded, a backup is taken while the line runs, and verify-audit passes afterwards.
+ * recorded, a backup is taken while the line runs, and verify-audit passes afterwards; the demo
+ * batch's report then prints as readable A4 pages with that review on them.
  */
 describe('end to end: Part 11 records on the running appliance', () => {
   let app: Appliance | undefined;
@@ -51,5 +57,26 @@ describe('end to end: Part 11 records on the running appliance', () => {
     // A second start finds users: no new one-time password.
     app = await Appliance.start(config, { logger: silentLogger(), onFirstAdmin: (_user, pw) => shown.push(pw) });
     expect(shown).toHaveLength(1);
+    await app.stop();
+    app = undefined;
+
+    // The demo batch's report, as QA would print it: rendered by poppler at 60 dpi, every page is an
+    // A4 page with content on it (not blank, not one colour), readable without the system.
+    const { file, report } = await writeBatchReport({ db: join(config.dataDir, 'lineside.db'), batchId: SIM_DEFAULT_BATCH_ID, format: 'pdf', out: join(config.dataDir, 'demo-batch.pdf') });
+    expect(report.reviews).toEqual([expect.objectContaining({ inspectionId: part.id, decision: 'reject', reviewerName: 'Sue Supervisor' })]);
+    const pdf = readFileSync(file);
+    const pages = Number(/page 1 of (\d+)/.exec(pdfText(pdf))?.[1]);
+    const { pngs } = pdfPages(pdf, 60);
+    expect(pngs.length).toBeGreaterThan(0);
+    expect(pngs).toHaveLength(pages);
+    for (const [i, png] of pngs.entries()) {
+      expect(png.length, `page ${i + 1} PNG bytes`).toBeGreaterThan(5_000);
+      const meta = await sharp(png).metadata();
+      // A4 at 60 dpi: 595 × 842 pt → 496 × 702 px (poppler rounds up).
+      expect(Math.abs(meta.width! - 496) <= 1 && Math.abs(meta.height! - 702) <= 1, `page ${i + 1} is ${meta.width} × ${meta.height} px`).toBe(true);
+      const { channels } = await sharp(png).stats();
+      expect(channels.some((c) => c.min < 64 && c.max > 192), `page ${i + 1} has dark text on a light page`).toBe(true);
+      expect(Math.max(...channels.map((c) => c.stdev)), `page ${i + 1} is not one colour`).toBeGreaterThan(10);
+    }
   });
 });

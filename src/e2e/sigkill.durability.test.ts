@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -8,14 +8,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../observability/logger.js';
 import { freePort } from '../plc/free-port.js';
 import { startSimPlc, type SimPlc } from '../plc/sim/sim-plc.js';
+import { auditKeyPath, readAuditKey } from '../records/audit-key.js';
+import { verifyAudit } from '../records/verify-audit.js';
 import { ROOT, sleep } from './harness.js';
 
 /**
  * Durability under SIGKILL: the appliance runs as its own process (`lineside run`) against the
  * simulated PLC (in this process, so it outlives every kill) at the design's fastest blister rate,
  * and is killed with SIGKILL at random moments, start-up included, KILLS times. After every kill the
- * database must pass `PRAGMA integrity_check`, and every ResultCount the PLC received must have its
- * inspection row: the record is committed before the PLC is answered. Reproduce a run with
+ * database must pass `PRAGMA integrity_check` and `verify-audit` (the audit trail's hash chain and
+ * every evidence image's SHA-256), and every ResultCount the PLC received must have its inspection
+ * row: the record is committed before the PLC is answered. Reproduce a run with
  * DURABILITY_SEED=<seed printed in the log>.
  */
 const KILLS = 50;
@@ -60,7 +63,7 @@ async function healthy(httpPort: number): Promise<boolean> {
 }
 
 /** What must hold of the data directory after any crash. */
-function checkAfterCrash(dataDir: string, answered: readonly number[]): { recorded: number; missing: number[]; evidence: number; answeredWithoutAnswerRow: number } {
+async function checkAfterCrash(dataDir: string, answered: readonly number[]): Promise<{ recorded: number; missing: number[]; evidence: number; answeredWithoutAnswerRow: number; auditEntries: number }> {
   const dbFile = join(dataDir, 'lineside.db');
   // Opened read-write, as the next start opens it: SQLite recovers the WAL first.
   const db = new Database(dbFile);
@@ -75,8 +78,19 @@ function checkAfterCrash(dataDir: string, answered: readonly number[]): { record
     }
     // What the PLC was told is recorded after the write: a kill in between leaves the inspection without it (reported, not a loss of the inspection).
     const answers = new Set((db.prepare(`SELECT result_count AS n FROM plc_answers`).all() as Array<{ n: number }>).map((r) => r.n));
-    // MERGE(records part A): add "lineside verify-audit passes on dataDir" here.
-    return { recorded: recorded.size, missing: answered.filter((n) => !recorded.has(n)), evidence: evidence.length, answeredWithoutAnswerRow: answered.filter((n) => !answers.has(n)).length };
+    // verify-audit as `lineside verify-audit --db` runs it: chain and evidence hashes. A kill before
+    // the first start created audit.key leaves no key and, then, no audit entry either.
+    let auditEntries = 0;
+    if (existsSync(auditKeyPath(dataDir))) {
+      const verified = await verifyAudit(db, readAuditKey(auditKeyPath(dataDir)), dataDir);
+      expect(verified.problem, 'verify-audit after the crash').toBeUndefined();
+      expect(verified.ok).toBe(true);
+      auditEntries = verified.entries;
+    } else {
+      const trail = db.prepare(`SELECT 1 FROM sqlite_master WHERE name = 'audit_trail'`).get() !== undefined;
+      expect(trail ? (db.prepare(`SELECT COUNT(*) AS n FROM audit_trail`).get() as { n: number }).n : 0, 'audit entries without audit.key').toBe(0);
+    }
+    return { recorded: recorded.size, missing: answered.filter((n) => !recorded.has(n)), evidence: evidence.length, answeredWithoutAnswerRow: answered.filter((n) => !answers.has(n)).length, auditEntries };
   } finally {
     db.close();
   }
@@ -126,6 +140,7 @@ describe('durability: SIGKILL at full line rate', () => {
 
     let earlyKills = 0;
     let cyclesAnswering = 0;
+    let auditVerified = 0;
     for (let k = 1; k <= KILLS; k++) {
       const seenBefore = sim.resultCountsSeen('blister').length;
       app = startAppliance(configFile);
@@ -145,7 +160,8 @@ describe('durability: SIGKILL at full line rate', () => {
       await sleep(100); // PLC-side events already received are processed
       const answered = sim.resultCountsSeen('blister');
       if (answered.length > seenBefore) cyclesAnswering++;
-      const { missing } = checkAfterCrash(dataDir, answered);
+      const { missing, auditEntries } = await checkAfterCrash(dataDir, answered);
+      if (auditEntries > 0) auditVerified++;
       expect(missing, `kill ${k} (seed ${seed}): ResultCounts the PLC received without an inspection row`).toEqual([]);
     }
 
@@ -164,11 +180,19 @@ describe('durability: SIGKILL at full line rate', () => {
     expect(app.child.exitCode).toBe(0);
 
     const answered = sim.resultCountsSeen('blister');
-    const final = checkAfterCrash(dataDir, answered);
-    report.info({ seed, earlyKills, cyclesAnswering, resultCountsSeen: answered.length, inspectionsRecorded: final.recorded, evidenceImagesChecked: final.evidence, answersWithoutPlcAnswerRow: final.answeredWithoutAnswerRow, plc: sim.counters('blister') }, 'durability: every answered part recorded');
+    const final = await checkAfterCrash(dataDir, answered);
+    // And the command itself, once, on the final database: what QA would run.
+    const cli = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'verify-audit', '--db', join(dataDir, 'lineside.db')], { encoding: 'utf8' });
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(cli.stdout).toMatch(/^audit trail OK: \d+ entries, chain intact/);
+    report.info({ seed, earlyKills, cyclesAnswering, auditVerifiedAfterKills: auditVerified, auditEntries: final.auditEntries, verifyAudit: cli.stdout.trim(), resultCountsSeen: answered.length, inspectionsRecorded: final.recorded, evidenceImagesChecked: final.evidence, answersWithoutPlcAnswerRow: final.answeredWithoutAnswerRow, plc: sim.counters('blister') }, 'durability: every answered part recorded');
     expect(final.missing).toEqual([]);
     // Not vacuous: most kills landed while the line was being answered at full rate.
     expect(cyclesAnswering).toBeGreaterThanOrEqual(KILLS / 2);
+    // verify-audit ran on a trail with entries after most kills (all but those before the first start).
+    expect(auditVerified).toBeGreaterThanOrEqual(KILLS - earlyKills);
+    // Every start that became healthy recorded applianceStarted (the last one included).
+    expect(final.auditEntries).toBeGreaterThan(KILLS - earlyKills);
     expect(answered.length).toBeGreaterThan(KILLS * 5);
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, LinesideError } from '../domain/errors.js';
 
@@ -10,13 +10,30 @@ export function auditKeyPath(dataDir: string): string {
   return join(dataDir, AUDIT_KEY_FILE);
 }
 
-/** Read the key, creating it on first start. A key others can read is refused, not silently used. */
+/**
+ * Read the key, creating it on first start. A key others can read is refused, not silently used.
+ * The key is written whole and synced under a temporary name, then linked into place: a kill or
+ * power loss during the first start never leaves an empty `audit.key` that would refuse every later
+ * start, and two processes starting at once agree on one key (link fails if the name exists).
+ */
 export function loadOrCreateAuditKey(dataDir: string): Buffer {
   const file = auditKeyPath(dataDir);
-  try {
-    writeFileSync(file, randomBytes(32).toString('hex') + '\n', { flag: 'wx', mode: 0o600 });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new LinesideError(ErrorCode.storage, `cannot create the audit key ${file}: ${(e as Error).message}`, { cause: e });
+  if (!existsSync(file)) {
+    const tmp = `${file}.${process.pid}.tmp`;
+    try {
+      const fd = openSync(tmp, 'w', 0o600);
+      try {
+        writeSync(fd, randomBytes(32).toString('hex') + '\n');
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      linkSync(tmp, file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new LinesideError(ErrorCode.storage, `cannot create the audit key ${file}: ${(e as Error).message}`, { cause: e });
+    } finally {
+      rmSync(tmp, { force: true });
+    }
   }
   return readAuditKey(file);
 }

@@ -41,6 +41,7 @@ export const AuditAction = [
   'backupMade',
   'applianceStarted',
   'checkRequested',
+  'restored',
 ] as const;
 export type AuditAction = (typeof AuditAction)[number];
 

@@ -1,5 +1,6 @@
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -55,8 +56,37 @@ describe('backup and restore', () => {
     expect(existsSync(restored.replaced!)).toBe(true);
     const back = new Database(join(env.dataDir, 'lineside.db'), { readonly: true });
     expect((back.prepare(`SELECT COUNT(*) AS n FROM inspections`).get() as { n: number }).n).toBe(rows);
-    expect(verifyChain(back, key).problem).toBeUndefined();
+    // The restored database carries the backup's chain and, after it, the restore itself.
+    expect(verifyChain(back, key)).toEqual({ entries: result.auditEntries + 1 });
+    const last = back.prepare(`SELECT * FROM audit_trail ORDER BY seq DESC LIMIT 1`).get() as Record<string, string | number>;
+    expect(last).toMatchObject({ seq: result.auditEntries + 1, user: 'system', action: 'restored', object_type: 'database', object_id: join(env.dataDir, 'lineside.db') });
+    expect(JSON.parse(String(last.new_value))).toEqual({ from: out, backupSha256: createHash('sha256').update(readFileSync(out)).digest('hex'), auditEntries: result.auditEntries, replaced: restored.replaced });
+    expect(restored.entry).toMatchObject({ seq: last.seq, action: 'restored' });
     back.close();
+    expect(readdirSync(env.dataDir).filter((f) => f.includes('restoring'))).toEqual([]);
+  });
+
+  it('audits a restore from the console in the restored database, by the OS user with the reason given; verify-audit passes on it', async () => {
+    env = openTestRecords();
+    env.records.audit.append({ actor: { user: 'ada', role: 'admin' }, action: 'configChanged', objectType: 'config', objectId: 'line', newValue: { a: 1 } });
+    const { lines, io: out } = io();
+    const file = join(mkdtempSync(join(tmpdir(), 'lineside-backup-')), 'b.db');
+    expect(await recordsCommand('backup', ['--db', env.store.file, '--out', file], out)).toBe(0);
+    // Work goes on after the backup (its own backupMade entry is in the live database, not in the copy).
+    env.records.audit.append({ actor: { user: 'ada', role: 'admin' }, action: 'configChanged', objectType: 'config', objectId: 'line', newValue: { a: 2 } });
+    env.close();
+
+    expect(await recordsCommand('restore', ['--from', file, '--data-dir', env.dataDir, '--reason', 'disk replaced after failure'], out)).toBe(0);
+    expect(lines.at(-1)).toMatch(/^restored .*b\.db into .* \(audit chain of 1 entries verified; audited as restored, seq 2\); previous database kept as .*lineside\.db\.replaced-\d{8}T\d{6}Z$/);
+    const back = new Database(join(env.dataDir, 'lineside.db'), { readonly: true });
+    const trail = back.prepare(`SELECT seq, user, role, action, reason FROM audit_trail ORDER BY seq`).all();
+    back.close();
+    expect(trail).toEqual([
+      { seq: 1, user: 'ada', role: 'admin', action: 'configChanged', reason: null },
+      { seq: 2, user: `console:${userInfo().username}`, role: 'system', action: 'restored', reason: 'local console (lineside restore): disk replaced after failure' },
+    ]);
+    expect(await recordsCommand('verify-audit', ['--db', join(env.dataDir, 'lineside.db')], out)).toBe(0);
+    expect(lines.at(-1)).toMatch(/^audit trail OK: 2 entries, chain intact/);
   });
 
   it('refuses to restore over a running appliance, and refuses a backup whose chain is broken', async () => {

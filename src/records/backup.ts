@@ -1,10 +1,12 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, LinesideError, reasonOf } from '../domain/errors.js';
 import type { Logger } from '../observability/logger.js';
-import type { Db } from '../store/db.js';
-import { SYSTEM, type Actor, type AuditLog } from './audit.js';
+import { openDatabaseForAppend, type Db } from '../store/db.js';
+import { AuditTrail } from './audit-trail.js';
+import { SYSTEM, type Actor, type AuditLog, type AuditRecord } from './audit.js';
 import { verifyChain } from './verify-audit.js';
 import { runningAppliance } from './run-lock.js';
 
@@ -36,6 +38,19 @@ export async function backupDatabase(db: Db, out: string, audit: AuditLog, actor
   const bytes = statSync(out).size;
   audit.append({ actor, action: 'backupMade', objectType: 'database', objectId: out, newValue: { file: out, bytes, auditEntries }, reason });
   return { file: out, bytes, auditEntries };
+}
+
+/** SHA-256 of a file read in 1 MiB pieces (backups can be larger than memory allows at once). */
+function fileSha256(file: string): string {
+  const hash = createHash('sha256');
+  const buf = Buffer.alloc(1 << 20);
+  const fd = openSync(file, 'r');
+  try {
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) hash.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
 }
 
 const SCHEDULED = /^lineside-\d{8}T\d{6}Z\.db$/;
@@ -78,10 +93,17 @@ export class BackupScheduler {
 
 /**
  * `lineside restore`: refuses while an appliance runs on the data directory, verifies the backup's
- * audit chain with the directory's audit key, then puts the backup in place. The database it
- * replaces is kept beside it (`lineside.db.replaced-<time>`), never deleted.
+ * audit chain with the directory's audit key, then puts the backup in place with one more entry,
+ * `restored` (from where, what it replaced, by whom), appended to the restored database. The copy
+ * gets its entry before it is moved into place, so a restored database never lacks it. The
+ * database it replaces is kept beside it (`lineside.db.replaced-<time>`), never deleted.
  */
-export function restoreDatabase(from: string, dataDir: string, key: Buffer): { replaced: string | null; auditEntries: number } {
+export function restoreDatabase(
+  from: string,
+  dataDir: string,
+  key: Buffer,
+  by: { actor?: Actor; reason?: string } = {},
+): { replaced: string | null; auditEntries: number; entry: AuditRecord } {
   const pid = runningAppliance(dataDir);
   if (pid !== null) throw new LinesideError(ErrorCode.storage, `an appliance is running on ${dataDir} (pid ${pid}): stop it before restoring`);
   if (!existsSync(from)) throw new LinesideError(ErrorCode.notFound, `backup ${from} does not exist`);
@@ -94,12 +116,36 @@ export function restoreDatabase(from: string, dataDir: string, key: Buffer): { r
   }
   if (chain.problem) throw new LinesideError(ErrorCode.tampered, `backup ${from} failed the audit check, not restored: ${chain.problem}`);
   const target = join(dataDir, 'lineside.db');
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const incoming = `${target}.restoring-${stamp}`;
+  copyFileSync(from, incoming);
+  let entry: AuditRecord;
+  try {
+    const db = openDatabaseForAppend(incoming);
+    try {
+      const backupSha256 = fileSha256(from);
+      entry = new AuditTrail(db, key).append({
+        actor: by.actor ?? SYSTEM,
+        action: 'restored',
+        objectType: 'database',
+        objectId: target,
+        newValue: { from, backupSha256, auditEntries: chain.entries, replaced: existsSync(target) ? `${target}.replaced-${stamp}` : null },
+        reason: by.reason ?? 'restore from backup',
+      });
+    } finally {
+      db.close();
+    }
+  } catch (e) {
+    rmSync(incoming, { force: true });
+    for (const side of ['-wal', '-shm', '-journal']) rmSync(incoming + side, { force: true });
+    throw e;
+  }
   let replaced: string | null = null;
   if (existsSync(target)) {
-    replaced = `${target}.replaced-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+    replaced = `${target}.replaced-${stamp}`;
     renameSync(target, replaced);
     for (const side of ['-wal', '-shm']) if (existsSync(target + side)) renameSync(target + side, replaced + side);
   }
-  copyFileSync(from, target);
-  return { replaced, auditEntries: chain.entries };
+  renameSync(incoming, target);
+  return { replaced, auditEntries: chain.entries, entry };
 }

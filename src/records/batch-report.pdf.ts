@@ -1,113 +1,27 @@
 import PDFDocument from 'pdfkit';
 import type { BatchReport } from './batch-report.js';
 import { percent, utc } from './batch-report.csv.js';
+import { Layout, MARGIN } from './pdf-layout.js';
 
-const MARGIN = 48;
-const FONT = 'Helvetica';
 const BOLD = 'Helvetica-Bold';
 /** Long audit values are cut in print; the JSON and CSV exports carry them whole. */
 const VALUE_CHARS = 160;
 
-interface Column {
-  readonly title: string;
-  /** Share of the text width. */
-  readonly width: number;
-  readonly align?: 'left' | 'right';
+const clip = (s: string, n: number): string => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/** An audit value as a person reads it: `key: value` pairs, SHA-256 hex shortened; JSON only below the top level. */
+function printed(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  const one = (x: unknown): string => (typeof x === 'string' ? (SHA256.test(x) ? `${x.slice(0, 12)}…` : x) : JSON.stringify(x));
+  const text = typeof v === 'object' && !Array.isArray(v) ? Object.entries(v).map(([k, x]) => `${k}: ${one(x)}`).join(', ') : one(v);
+  return clip(text, VALUE_CHARS);
 }
 
-const clip = (s: string, n: number): string => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
-const value = (v: unknown): string => (v === undefined ? '' : clip(typeof v === 'string' ? v : JSON.stringify(v), VALUE_CHARS));
-
-/**
- * Lays out one A4 report: headings, key/value lines and tables that continue across pages with
- * their header row repeated. Every page gets the batch, the report's content hash and "page i of n".
- */
-class Layout {
-  readonly doc: PDFKit.PDFDocument;
-  readonly #width: number;
-
-  constructor(doc: PDFKit.PDFDocument) {
-    this.doc = doc;
-    this.#width = doc.page.width - 2 * MARGIN;
-  }
-
-  get #bottom(): number {
-    return this.doc.page.height - MARGIN - 14;
-  }
-
-  #room(h: number): void {
-    if (this.doc.y + h > this.#bottom) this.doc.addPage();
-  }
-
-  heading(text: string): void {
-    this.#room(40);
-    this.doc.moveDown(0.8).font(BOLD).fontSize(12).text(text, MARGIN, this.doc.y, { width: this.#width });
-    this.doc.moveDown(0.3);
-  }
-
-  note(text: string): void {
-    this.#room(14);
-    this.doc.font(FONT).fontSize(8.5).fillColor('#333').text(text, MARGIN, this.doc.y, { width: this.#width }).fillColor('black');
-  }
-
-  pairs(rows: readonly (readonly [string, string])[]): void {
-    for (const [k, v] of rows) {
-      this.#room(14);
-      const y = this.doc.y;
-      this.doc.font(BOLD).fontSize(9).text(k, MARGIN, y, { width: 130 });
-      this.doc.font(FONT).fontSize(9).text(v, MARGIN + 135, y, { width: this.#width - 135 });
-      this.doc.y = Math.max(this.doc.y, y + 12);
-    }
-  }
-
-  table(columns: readonly Column[], rows: readonly (readonly string[])[], empty: string): void {
-    if (rows.length === 0) return this.note(empty);
-    const widths = columns.map((c) => c.width * this.#width);
-    const size = columns.length > 8 ? 7 : 8;
-    const pad = 2;
-    const heightOf = (cells: readonly string[], font: string): number =>
-      Math.max(...cells.map((c, i) => this.doc.font(font).fontSize(size).heightOfString(c, { width: widths[i]! - 2 * pad }))) + 2 * pad;
-    const draw = (cells: readonly string[], font: string, shade: boolean): void => {
-      const h = heightOf(cells, font);
-      const y = this.doc.y;
-      if (shade) this.doc.rect(MARGIN, y, this.#width, h).fill('#e6e6e6').fillColor('black');
-      let x = MARGIN;
-      cells.forEach((c, i) => {
-        this.doc.font(font).fontSize(size).text(c, x + pad, y + pad, { width: widths[i]! - 2 * pad, align: columns[i]!.align ?? 'left' });
-        x += widths[i]!;
-      });
-      this.doc.moveTo(MARGIN, y + h).lineTo(MARGIN + this.#width, y + h).lineWidth(0.3).strokeColor('#999').stroke();
-      this.doc.x = MARGIN;
-      this.doc.y = y + h;
-    };
-    const header = columns.map((c) => c.title);
-    this.#room(heightOf(header, BOLD) + heightOf(rows[0]!, FONT));
-    draw(header, BOLD, true);
-    for (const row of rows) {
-      if (this.doc.y + heightOf(row, FONT) > this.#bottom) {
-        this.doc.addPage();
-        draw(header, BOLD, true);
-      }
-      draw(row, FONT, false);
-    }
-  }
-
-  /** Header and footer on every page, once the page count is known. */
-  frame(left: string, right: string): void {
-    const range = this.doc.bufferedPageRange();
-    for (let i = range.start; i < range.start + range.count; i++) {
-      this.doc.switchToPage(i);
-      const bottom = this.doc.page.margins.bottom;
-      this.doc.page.margins.bottom = 0;
-      const y = this.doc.page.height - MARGIN + 4;
-      this.doc.font(FONT).fontSize(7.5).fillColor('#333');
-      this.doc.text(left, MARGIN, y, { width: this.#width * 0.75, lineBreak: false });
-      this.doc.text(`page ${i - range.start + 1} of ${range.count}`, MARGIN, y, { width: this.#width, align: 'right', lineBreak: false });
-      this.doc.text(right, MARGIN, MARGIN - 20, { width: this.#width, align: 'right', lineBreak: false });
-      this.doc.fillColor('black');
-      this.doc.page.margins.bottom = bottom;
-    }
-  }
+/** Old and new value of an audit entry in one cell ("->": the standard PDF fonts have no arrow glyph). */
+function change(oldValue: unknown, newValue: unknown): string {
+  const [o, n] = [printed(oldValue), printed(newValue)];
+  return o === '' ? n : `${o} -> ${n === '' ? '(none)' : n}`;
 }
 
 /** The report as a PDF a person can read without the system: every figure is printed, with units and UTC times. */
@@ -187,11 +101,11 @@ export async function batchReportPdf(r: BatchReport): Promise<Buffer> {
   doc.moveDown(0.6);
   out.table(
     [
-      { title: 'Model', width: 0.18 },
-      { title: 'Version and SHA-256 prefix', width: 0.34 },
+      { title: 'Model', width: 0.16 },
+      { title: 'Version and SHA-256 prefix', width: 0.3 },
       { title: 'Inspections', width: 0.12, align: 'right' },
-      { title: 'First used (UTC)', width: 0.18 },
-      { title: 'Last used (UTC)', width: 0.18 },
+      { title: 'First used (UTC)', width: 0.21 },
+      { title: 'Last used (UTC)', width: 0.21 },
     ],
     r.models.map((m) => [m.model, m.version, String(m.inspections), utc(m.firstUsed), utc(m.lastUsed)]),
     'No model recorded.',
@@ -200,68 +114,94 @@ export async function batchReportPdf(r: BatchReport): Promise<Buffer> {
   out.heading('Alarms during the batch period');
   out.table(
     [
-      { title: 'Station', width: 0.12 },
-      { title: 'Alarm', width: 0.15 },
-      { title: 'Severity', width: 0.1 },
-      { title: 'Message', width: 0.29 },
-      { title: 'Raised (UTC)', width: 0.17 },
-      { title: 'Cleared (UTC)', width: 0.17 },
+      { title: 'Station', width: 0.1 },
+      { title: 'Alarm', width: 0.13 },
+      { title: 'Severity', width: 0.08 },
+      { title: 'Message', width: 0.27 },
+      { title: 'Raised (UTC)', width: 0.21 },
+      { title: 'Cleared (UTC)', width: 0.21 },
     ],
     r.alarms.map((a) => [a.stationId === '*' ? 'appliance' : a.stationId, a.category, a.severity, a.message, utc(a.raisedAt), a.clearedAt === null ? 'still active' : utc(a.clearedAt)]),
     'No alarm was active during the batch period.',
   );
 
-  out.heading('Reviews and electronic signatures');
+  out.heading('Reviews and signatures');
+  out.note('A review never changes the inspection: the original verdict is printed as recorded, the decision beside it. Each review refers to its signatures by number (Sig.).');
+  doc.moveDown(0.3);
   out.table(
     [
-      { title: 'Inspection', width: 0.09, align: 'right' },
-      { title: 'Station / part', width: 0.14 },
-      { title: 'Verdict → decision', width: 0.14 },
-      { title: 'Reason', width: 0.21 },
-      { title: 'Reviewer', width: 0.11 },
-      { title: 'Signature (name, meaning)', width: 0.16 },
-      { title: 'Signed (UTC)', width: 0.15 },
+      { title: 'Inspection (station / part)', width: 0.15 },
+      { title: 'Original verdict', width: 0.13 },
+      { title: 'Decision', width: 0.08 },
+      { title: 'Reason', width: 0.15 },
+      { title: 'Reviewer (printed name)', width: 0.14 },
+      { title: 'Reviewed (UTC)', width: 0.21 },
+      { title: 'Meaning', width: 0.09 },
+      { title: 'Sig.', width: 0.05, align: 'right' },
     ],
     r.reviews.map((v) => [
-      String(v.inspectionId),
-      `${v.stationId}${v.partId ? ` / ${v.partId}` : ''}`,
-      `${v.originalVerdict} → ${v.decision}`,
+      // Part IDs are long: on their own line, after the station, so they break at the slash only.
+      `${v.inspectionId}\n${v.stationId}${v.partId ? ` / ${v.partId}` : ''}`,
+      `${v.originalVerdict}${v.originalReason ? `: ${v.originalReason}` : ''}`,
+      v.decision,
       v.reason,
-      v.reviewer,
-      v.signature ? `${v.signature.printedName}, ${v.signature.meaning}` : 'not signed',
-      utc(v.signature?.at ?? v.at),
+      `${v.reviewerName} (${v.reviewer})`,
+      utc(v.at),
+      v.meanings.length > 0 ? v.meanings.join(', ') : 'not signed',
+      v.signatureIds.length > 0 ? v.signatureIds.map((id) => `#${id}`).join(' ') : '-',
     ]),
     'No inspection of this batch was reviewed.',
   );
-
-  out.heading('Audit trail entries of the batch period');
+  doc.moveDown(0.6);
   out.table(
     [
-      { title: 'Seq', width: 0.06, align: 'right' },
-      { title: 'At (UTC)', width: 0.14 },
-      { title: 'User (role)', width: 0.12 },
-      { title: 'Action', width: 0.11 },
-      { title: 'Object', width: 0.12 },
-      { title: 'Old value', width: 0.13 },
-      { title: 'New value', width: 0.13 },
-      { title: 'Reason', width: 0.1 },
-      { title: 'Client', width: 0.09 },
+      { title: 'Sig.', width: 0.06, align: 'right' },
+      { title: 'Signed record', width: 0.13 },
+      { title: 'Inspection', width: 0.1, align: 'right' },
+      { title: 'Printed name (user, role)', width: 0.26 },
+      { title: 'Meaning', width: 0.1 },
+      { title: 'Signed (UTC)', width: 0.21 },
+      { title: 'Valid now', width: 0.14 },
+    ],
+    r.signatures.map((g) => [
+      `#${g.id}`,
+      `${g.recordType} ${g.recordId}`,
+      String(g.inspectionId),
+      `${g.printedName} (${g.username}, ${g.role})`,
+      g.meaning,
+      utc(g.signedAt),
+      g.valid ? 'yes' : 'NO: the record changed since it was signed',
+    ]),
+    'No inspection of this batch or review of one was signed.',
+  );
+
+  out.heading('Audit trail: the batch period and the batch\'s records');
+  out.note('Entries made between the first and last inspection, and those about this batch, its inspections or their reviews at any time (reviews, signatures, holds, exports).');
+  doc.moveDown(0.3);
+  out.table(
+    [
+      { title: 'Seq', width: 0.05, align: 'right' },
+      { title: 'At (UTC)', width: 0.21 },
+      { title: 'User (role), client', width: 0.13 },
+      { title: 'Action', width: 0.16 },
+      { title: 'Object', width: 0.1 },
+      { title: 'Change (old -> new)', width: 0.23 },
+      { title: 'Reason', width: 0.12 },
     ],
     r.audit.map((a) => [
       String(a.seq),
       utc(a.at),
-      `${a.actor.user} (${a.actor.role})`,
+      `${a.actor.user} (${a.actor.role})${a.client ? `, ${a.client}` : ''}`,
       a.action,
       `${a.objectType} ${a.objectId}`,
-      value(a.oldValue),
-      value(a.newValue),
+      change(a.oldValue, a.newValue),
       a.reason ?? '',
-      a.client ?? '',
     ]),
-    'No audit entry in the batch period.',
+    'No audit entry in the batch period or about its records.',
   );
-  if (r.audit.some((a) => value(a.oldValue).endsWith('…') || value(a.newValue).endsWith('…'))) {
-    out.note(`Values longer than ${VALUE_CHARS} characters are shortened in print (…); the JSON and CSV exports carry them whole.`);
+  if (r.audit.some((a) => change(a.oldValue, a.newValue).includes('…'))) {
+    doc.moveDown(0.3);
+    out.note(`In print, SHA-256 values show their first 12 hex digits and values longer than ${VALUE_CHARS} characters are cut (…); the JSON and CSV exports carry them whole.`);
   }
 
   out.frame(`lineside batch report ${r.batchId} · content SHA-256 ${r.contentSha256.slice(0, 16)}…`, r.line ? `line ${r.line}` : '');

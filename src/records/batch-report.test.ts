@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { Store } from '../store/store.js';
 import { SYSTEM } from './audit.js';
 import { batchReportCsv, csvCell } from './batch-report.csv.js';
 import { batchReportPdf } from './batch-report.pdf.js';
+import { pdfText } from './testing/pdf.js';
 
 const T0 = Date.parse('2026-12-06T08:00:00Z');
 const QA = { user: 'qa.jones', role: 'qa' } as const;
@@ -127,9 +127,9 @@ describe('batch report', () => {
     store.inspections.record(part('reject', { findings: [finding('=HYPERLINK("http://x")')] }));
     const csv = batchReportCsv(store.batchReport('B-2026-117', { generatedBy: QA, line: 'L3' }));
     const blocks = csv.trimEnd().split('\r\n\r\n');
-    // Every section has its header row, even when it has no rows (no reviews, no audit entries here).
-    expect(blocks.map((b) => b.split('\r\n')[0]!.split(',')[0])).toEqual(Array(8).fill('section'));
-    expect(blocks.map((b) => b.split('\r\n')[1]?.split(',')[0])).toEqual(['batch', 'counts', 'defects', 'recipes', 'models', 'alarms', undefined, undefined]);
+    // Every section has its header row, even when it has no rows (no reviews, signatures or audit entries here).
+    expect(blocks.map((b) => b.split('\r\n')[0]!.split(',')[0])).toEqual(Array(9).fill('section'));
+    expect(blocks.map((b) => b.split('\r\n')[1]?.split(',')[0])).toEqual(['batch', 'counts', 'defects', 'recipes', 'models', 'alarms', undefined, undefined, undefined]);
     expect(csv).toContain('counts,all,,13,7,4,1,1,30.77 %');
     expect(csv).toContain(`defects,"'=HYPERLINK(""http://x"")",1,`);
     expect(csvCell('-1+1')).toBe("'-1+1");
@@ -155,14 +155,3 @@ describe('batch report', () => {
     expect(text.split('Cumulative').length - 1).toBeGreaterThan(1);
   });
 });
-
-/** The PDF's text as poppler's pdftotext reads it: what any PDF reader shows. */
-function pdfText(pdf: Buffer): string {
-  const dir = mkdtempSync(join(tmpdir(), 'lineside-pdf-'));
-  writeFileSync(join(dir, 'r.pdf'), pdf);
-  try {
-    return execFileSync('pdftotext', ['-layout', join(dir, 'r.pdf'), '-'], { encoding: 'utf8' });
-  } catch (e) {
-    throw new Error(`pdftotext (Debian package poppler-utils, installed by .ci/run) could not read the report: ${(e as Error).message}`);
-  }
-}

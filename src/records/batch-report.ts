@@ -4,6 +4,9 @@ import { VERDICTS, type Verdict } from '../domain/verdict.js';
 import type { Db } from '../store/db.js';
 import { counterKey, emptyCounters, type VerdictCounters } from '../store/inspection.repository.js';
 import type { Actor, AuditRecord } from './audit.js';
+import { readBatchReviews, type BatchReview, type BatchSignatureRow } from './batch-report.reviews.js';
+
+export type { BatchReview, BatchSignatureRow } from './batch-report.reviews.js';
 
 /**
  * Everything QA needs to release (or not) one batch, read from the records alone: counts by
@@ -24,7 +27,11 @@ export interface BatchReport {
   readonly recipes: readonly { readonly stationId: string; readonly recipeIndex: number | null; readonly inspections: number }[];
   readonly models: readonly ModelUse[];
   readonly alarms: readonly BatchAlarm[];
+  /** Reviews of the batch's inspections: the original verdict, the decision, reason, reviewer and meaning. */
   readonly reviews: readonly BatchReview[];
+  /** Signatures on the batch's inspections and their reviews, each linked to its record and checked. */
+  readonly signatures: readonly BatchSignatureRow[];
+  /** Audit entries of the batch period, and those about the batch, its inspections and their reviews at any time. */
   readonly audit: readonly AuditRecord[];
   /** SHA-256 of the report's content (everything above, canonical JSON): ties a printout to its data. */
   readonly contentSha256: string;
@@ -64,24 +71,6 @@ export interface BatchAlarm {
   readonly clearedAt: number | null;
 }
 
-/** A decision on one inspection of the batch, with its signature where it was signed. */
-export interface BatchReview {
-  readonly inspectionId: number;
-  readonly stationId: string;
-  readonly partId: string | null;
-  readonly originalVerdict: Verdict;
-  readonly decision: string;
-  readonly reason: string;
-  readonly reviewer: string;
-  readonly at: number;
-  readonly signature: { readonly printedName: string; readonly meaning: string; readonly at: number } | null;
-}
-
-/** Optional sections whose tables belong to other parts of the records. */
-export interface ReportSections {
-  reviews?(db: Db, batchId: string): BatchReview[];
-}
-
 function tableExists(db: Db, name: string): boolean {
   return db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(name) !== undefined;
 }
@@ -99,7 +88,7 @@ function rejectRate(c: VerdictCounters): number {
 export function readBatchReport(
   db: Db,
   batchId: string,
-  opts: { generatedBy: Actor; line?: string | null; now?: number; sections?: ReportSections },
+  opts: { generatedBy: Actor; line?: string | null; now?: number },
 ): BatchReport {
   const period = db
     .prepare(`SELECT MIN(started_at) AS "from", MAX(started_at) AS "to", COUNT(*) AS n FROM inspections WHERE batch_id = ?`)
@@ -164,8 +153,8 @@ export function readBatchReport(
     )
     .all({ from, to, stations: JSON.stringify(stationIds) }) as BatchAlarm[];
 
-  const audit = tableExists(db, 'audit_trail') ? readAudit(db, from, to) : [];
-  const reviews = opts.sections?.reviews?.(db, batchId) ?? [];
+  const audit = tableExists(db, 'audit_trail') ? readAudit(db, batchId, from, to) : [];
+  const { reviews, signatures } = readBatchReviews(db, batchId);
 
   const content = {
     batchId,
@@ -186,6 +175,7 @@ export function readBatchReport(
     models: modelRows,
     alarms,
     reviews,
+    signatures,
     audit,
   };
   return { ...content, contentSha256: createHash('sha256').update(JSON.stringify(content)).digest('hex') };
@@ -209,9 +199,23 @@ interface AuditRow {
 
 const parseJson = (s: string | null): unknown => (s === null ? undefined : (JSON.parse(s) as unknown));
 
-/** Audit entries of the batch period, straight from the trail's table. */
-function readAudit(db: Db, from: number, to: number): AuditRecord[] {
-  const rows = db.prepare(`SELECT * FROM audit_trail WHERE at >= ? AND at <= ? ORDER BY seq`).all(from, to) as AuditRow[];
+/**
+ * Audit entries of the batch period, and those about the batch's own records at any time: the
+ * batch (hold, release, exports), its inspections and their reviews (reviews and signatures
+ * usually come after the last part), straight from the trail's table.
+ */
+function readAudit(db: Db, batchId: string, from: number, to: number): AuditRecord[] {
+  const reviews = tableExists(db, 'reviews') ? `SELECT CAST(r.id AS TEXT) FROM reviews r JOIN inspections i ON i.id = r.inspection_id WHERE i.batch_id = @batchId` : `SELECT NULL WHERE 0`;
+  const rows = db
+    .prepare(
+      `SELECT * FROM audit_trail
+        WHERE (at >= @from AND at <= @to)
+           OR (object_type = 'batch' AND object_id = @batchId)
+           OR (object_type = 'inspection' AND object_id IN (SELECT CAST(id AS TEXT) FROM inspections WHERE batch_id = @batchId))
+           OR (object_type = 'review' AND object_id IN (${reviews}))
+        ORDER BY seq`,
+    )
+    .all({ batchId, from, to }) as AuditRow[];
   return rows.map((r) => ({
     seq: r.seq,
     at: r.at,

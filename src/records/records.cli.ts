@@ -24,9 +24,10 @@ export const RECORDS_USAGE = `  lineside users (list | add --user NAME --name "F
       audit.key and evidence/ (default: the database's folder).
   lineside backup --db FILE --out FILE [--data-dir DIR]
       Online backup (safe while the appliance runs); audited as backupMade.
-  lineside restore --from FILE --data-dir DIR
+  lineside restore --from FILE --data-dir DIR [--reason TEXT]
       Put a backup in place of DIR/lineside.db after checking its audit chain;
-      refuses while an appliance runs on DIR. The replaced file is kept.
+      refuses while an appliance runs on DIR. The replaced file is kept. The
+      restored database gets an audit entry "restored" (console:<os user>).
 `;
 
 export interface Io {
@@ -158,13 +159,14 @@ async function backup(args: string[], io: Io): Promise<number> {
 }
 
 function restore(args: string[], io: Io): number {
-  const { values } = parseArgs({ args, options: { from: { type: 'string' }, 'data-dir': { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ args, options: { from: { type: 'string' }, 'data-dir': { type: 'string' }, reason: { type: 'string' } }, strict: true });
   if (!values.from || !values['data-dir']) {
-    io.err('usage: lineside restore --from FILE --data-dir DIR');
+    io.err('usage: lineside restore --from FILE --data-dir DIR [--reason TEXT]');
     return 2;
   }
   const dataDir = resolve(values['data-dir']);
-  const result = restoreDatabase(resolve(values.from), dataDir, readAuditKey(auditKeyPath(dataDir)));
-  io.out(`restored ${resolve(values.from)} into ${dataDir} (audit chain of ${result.auditEntries} entries verified)${result.replaced ? `; previous database kept as ${result.replaced}` : ''}`);
+  const reason = `local console (lineside restore)${values.reason ? `: ${values.reason}` : ''}`;
+  const result = restoreDatabase(resolve(values.from), dataDir, readAuditKey(auditKeyPath(dataDir)), { actor: consoleActor(), reason });
+  io.out(`restored ${resolve(values.from)} into ${dataDir} (audit chain of ${result.auditEntries} entries verified; audited as restored, seq ${result.entry.seq})${result.replaced ? `; previous database kept as ${result.replaced}` : ''}`);
   return 0;
 }

@@ -8,8 +8,29 @@ import type { User, UserDirectory } from './users.js';
 export const SignatureMeaning = ['reviewed', 'approved', 'verified', 'responsible'] as const;
 export type SignatureMeaning = (typeof SignatureMeaning)[number];
 
+/**
+ * Who may sign with which meaning. Roles are not a ladder: an operator verifies (e.g. the second
+ * check of a cleaning) but does not approve; an admin manages users and signs only as responsible.
+ */
+export const SIGNING_ROLES = {
+  reviewed: ['supervisor', 'qa'],
+  approved: ['supervisor', 'qa'],
+  verified: ['operator', 'supervisor', 'qa'],
+  responsible: ['operator', 'supervisor', 'qa', 'admin'],
+} as const satisfies Record<SignatureMeaning, readonly Role[]>;
+
+/** Whether `role` may sign with `meaning`. */
+export function maySign(role: Role, meaning: SignatureMeaning): boolean {
+  return (SIGNING_ROLES[meaning] as readonly Role[]).includes(role);
+}
+
 /** A signable record type's canonical content by id, or undefined if there is no such record. */
 export type RecordContent = (recordId: string) => unknown;
+
+/** What a signature's `contentSha256` is computed over: the record's type, id and canonical content. */
+export function recordHash(recordType: string, recordId: string, content: unknown): string {
+  return sha256Hex(canonicalJson({ recordType, recordId, content }));
+}
 
 export interface Signature {
   readonly id: number;
@@ -79,7 +100,7 @@ export class SignatureService {
   contentHash(recordType: string, recordId: string): string {
     const content = this.#content(recordType, recordId);
     if (content === undefined) throw new LinesideError(ErrorCode.notFound, `${recordType} ${recordId} does not exist`);
-    return sha256Hex(canonicalJson({ recordType, recordId, content }));
+    return recordHash(recordType, recordId, content);
   }
 
   #content(recordType: string, recordId: string): unknown {
@@ -103,6 +124,9 @@ export class SignatureService {
   /** Store the signature of an authenticated signer (joins the caller's transaction if any). */
   record(signer: User, recordType: string, recordId: string, meaning: SignatureMeaning, client?: string): Signature {
     if (!SignatureMeaning.includes(meaning)) throw new LinesideError(ErrorCode.badRequest, `signature meaning "${meaning}": one of ${SignatureMeaning.join(', ')}`);
+    if (!maySign(signer.role, meaning)) {
+      throw new LinesideError(ErrorCode.forbidden, `user "${signer.username}" (${signer.role}) may not sign as ${meaning}: ${SIGNING_ROLES[meaning].join(' or ')} only`);
+    }
     return this.#db.transaction(() => {
       const contentSha256 = this.contentHash(recordType, recordId);
       const signedAt = this.#now();

@@ -46,6 +46,21 @@ export function openDatabaseReadOnly(file: string): Db {
   }
 }
 
+/**
+ * Open an existing database to append to it without preparing it for the appliance: no migration,
+ * no change of journal mode (a backup stays one self-contained file), `synchronous=FULL` as always.
+ */
+export function openDatabaseForAppend(file: string): Db {
+  try {
+    const db = new Database(file, { fileMustExist: true });
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    return db;
+  } catch (cause) {
+    throw new LinesideError(ErrorCode.storage, `cannot open database ${file} for writing: ${(cause as Error).message}`, { cause });
+  }
+}
+
 /** Apply pending migrations in one transaction each; `user_version` holds the schema version. */
 export function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;

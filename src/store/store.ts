@@ -3,7 +3,7 @@ import { openDatabase, type Db } from './db.js';
 import { AlarmRepository } from './alarm.repository.js';
 import { EvidenceRetentionRepository } from './evidence-retention.repository.js';
 import { InspectionRepository } from './inspection.repository.js';
-import { readBatchReport, type BatchReport, type ReportSections } from '../records/batch-report.js';
+import { readBatchReport, type BatchReport } from '../records/batch-report.js';
 import type { Actor } from '../records/audit.js';
 
 /** The appliance's records: one SQLite file under the data directory. */
@@ -47,7 +47,7 @@ export class Store {
   }
 
   /** A batch's report from these records (`lineside report batch`, the page's download). */
-  batchReport(batchId: string, opts: { generatedBy: Actor; line?: string | null; now?: number; sections?: ReportSections }): BatchReport {
+  batchReport(batchId: string, opts: { generatedBy: Actor; line?: string | null; now?: number }): BatchReport {
     return readBatchReport(this.#db, batchId, opts);
   }
 

@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Store } from '../store/store.js';
@@ -26,7 +26,7 @@ describe('lineside report batch', () => {
     expect(json.stdout).toContain('batch B 17/a: 5 inspections (1 rejected)');
     const report = JSON.parse(readFileSync(join(out, 'r.json'), 'utf8')) as { totals: { pass: number; reject: number }; generatedBy: { user: string } };
     expect(report.totals).toMatchObject({ pass: 4, reject: 1 });
-    expect(report.generatedBy.user).toMatch(/^cli:/);
+    expect(report.generatedBy).toEqual({ user: `console:${userInfo().username}`, role: 'system' });
 
     const pdf = await runCli('report', 'batch', 'B 17/a', '--db', join(dataDir, 'lineside.db'), '--out', join(out, 'r.pdf'));
     expect(pdf.code).toBe(0);
