@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, LinesideError } from '../domain/errors.js';
+import type { Db } from '../store/db.js';
 
 /** The audit trail's HMAC key: 32 random bytes, hex, in `<dataDir>/audit.key`, mode 0600. */
 export const AUDIT_KEY_FILE = 'audit.key';
@@ -53,4 +54,23 @@ export function readAuditKey(file: string): Buffer {
   }
   if (!/^[0-9a-f]{64}$/.test(text)) throw new LinesideError(ErrorCode.storage, `audit key ${file} is not 64 hex digits`);
   return Buffer.from(text, 'hex');
+}
+
+/**
+ * The key for the trail in `db`: created only while the trail is still empty (a database nothing
+ * has written to yet). A trail with entries and no key is refused: a new key would chain rows that
+ * `verify-audit` could never check together with the old ones, so the key must come back from
+ * the backup of the data directory instead.
+ */
+export function auditKeyFor(db: Db, dataDir: string): Buffer {
+  const file = auditKeyPath(dataDir);
+  if (existsSync(file)) return readAuditKey(file);
+  const entries = (db.prepare(`SELECT COUNT(*) AS n FROM audit_trail`).get() as { n: number }).n;
+  if (entries > 0) {
+    throw new LinesideError(
+      ErrorCode.storage,
+      `the audit key ${file} is missing but the audit trail holds ${entries} entries: restore audit.key from the backup of this data directory (a new key would break the chain)`,
+    );
+  }
+  return loadOrCreateAuditKey(dataDir);
 }

@@ -1,20 +1,8 @@
-import { existsSync } from 'node:fs';
 import { ErrorCode, LinesideError } from '../domain/errors.js';
 import { openDatabaseForAppend, type Db } from '../store/db.js';
-import { auditKeyPath, loadOrCreateAuditKey, readAuditKey } from './audit-key.js';
+import { auditKeyFor } from './audit-key.js';
 import { AuditTrail } from './audit-trail.js';
 import type { Actor, AuditRecord, Role } from './audit.js';
-
-/**
- * The trail's key: read from `<dataDir>/audit.key`. Created only when the trail is still empty (a
- * database the appliance never opened); a trail with entries and no key is refused, since a new key
- * would chain rows that `verify-audit` can never check together.
- */
-function keyFor(db: Db, dataDir: string): Buffer {
-  const entries = (db.prepare(`SELECT COUNT(*) AS n FROM audit_trail`).get() as { n: number }).n;
-  if (entries === 0 && !existsSync(auditKeyPath(dataDir))) return loadOrCreateAuditKey(dataDir);
-  return readAuditKey(auditKeyPath(dataDir));
-}
 
 /**
  * Who exports from the console: the operating-system account, or a user of the records named with
@@ -51,7 +39,7 @@ export interface ExportAudit {
 export function auditExport(e: ExportAudit): AuditRecord {
   const db = openDatabaseForAppend(e.file);
   try {
-    return new AuditTrail(db, keyFor(db, e.dataDir)).append({
+    return new AuditTrail(db, auditKeyFor(db, e.dataDir)).append({
       actor: e.actor,
       action: 'exported',
       objectType: 'batch',

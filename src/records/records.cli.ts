@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { configSchema } from '../config/schema.js';
 import { isLinesideError } from '../domain/errors.js';
 import { openDatabase } from '../store/db.js';
-import { auditKeyPath, loadOrCreateAuditKey, readAuditKey } from './audit-key.js';
+import { auditKeyFor, auditKeyPath, readAuditKey } from './audit-key.js';
 import { AuditTrail } from './audit-trail.js';
 import { Role, type Actor } from './audit.js';
 import { backupDatabase, restoreDatabase } from './backup.js';
@@ -78,7 +78,7 @@ async function users(args: string[], io: Io): Promise<number> {
   const file = resolve(values.db);
   const db = openDatabase(file);
   try {
-    const audit = new AuditTrail(db, loadOrCreateAuditKey(resolve(values['data-dir'] ?? dirname(file))));
+    const audit = new AuditTrail(db, auditKeyFor(db, resolve(values['data-dir'] ?? dirname(file))));
     const dir = new UserDirectory({ db, audit, policy: configSchema.shape.records.parse(undefined).passwords });
     const by = consoleActor();
     const reason = `local console (lineside users ${action})${values.reason ? `: ${values.reason}` : ''}`;

@@ -3,7 +3,7 @@ import type { RecordsConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import { openDatabase, type Db } from '../store/db.js';
 import { InspectionRepository } from '../store/inspection.repository.js';
-import { loadOrCreateAuditKey } from './audit-key.js';
+import { auditKeyFor } from './audit-key.js';
 import { AuditTrail } from './audit-trail.js';
 import { SYSTEM } from './audit.js';
 import { canonicalJson } from './canonical.js';
@@ -46,7 +46,7 @@ export function openRecords(opts: {
   const db = opts.db ?? openDatabase(opts.file);
   const owned = opts.db === undefined;
   const now = opts.now ?? Date.now;
-  const audit = new AuditTrail(db, loadOrCreateAuditKey(opts.dataDir), now);
+  const audit = new AuditTrail(db, auditKeyFor(db, opts.dataDir), now);
   const users = new UserDirectory({ db, audit, policy: opts.config.passwords, onLockout: opts.onLockout, now });
   const sessions = new SessionService({ db, users, audit, idleMinutes: opts.config.sessions.idleMinutes, now });
   const inspections = new InspectionRepository(db);

@@ -1,4 +1,6 @@
-import { mkdirSync, writeFileSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync, readFileSync, statSync } from 'node:fs';
+import { configSchema } from '../config/schema.js';
+import { openRecords } from './records.js';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -36,6 +38,17 @@ async function verify(file: string, dataDir: string) {
 }
 
 describe('audit trail and lineside verify-audit', () => {
+  it('refuses to start the records (or a users command) on a trail whose key is gone, instead of starting a new chain', async () => {
+    const { file } = populated();
+    rmSync(join(env.dataDir, 'audit.key'));
+    expect(() => openRecords({ file, dataDir: env.dataDir, config: configSchema.shape.records.parse({}) })).toThrow(/audit key .*audit\.key is missing but the audit trail holds \d+ entries: restore audit\.key from the backup/);
+    const err: string[] = [];
+    const code = await recordsCommand('users', ['list', '--db', file, '--data-dir', env.dataDir], { out: () => undefined, err: (l) => err.push(l) });
+    expect(code).not.toBe(0);
+    expect(err.join('\n')).toMatch(/audit\.key is missing/);
+    expect(existsSync(join(env.dataDir, 'audit.key'))).toBe(false);
+  });
+
   it('keeps the key file private and passes an untouched trail with a one-line summary', async () => {
     const { file } = populated();
     expect(statSync(join(env.dataDir, 'audit.key')).mode & 0o777).toBe(0o600);
