@@ -47,7 +47,13 @@ export function planPeople(rng: Rng, noMaskRate: number, bareHandRate: number): 
   }));
 }
 
-export async function renderGowning(seed: number, people: readonly PersonPlan[]): Promise<Rendered> {
+/** A person placed by the caller (feet at `x`, `y`), for scenes of someone walking through a zone. */
+export interface PlacedPerson extends PersonPlan {
+  readonly x: number;
+  readonly y?: number;
+}
+
+export async function renderGowning(seed: number, people: readonly PersonPlan[], placed?: readonly PlacedPerson[]): Promise<Rendered> {
   const rng = new Rng(seed);
   const { width, height } = GOWNING_SIZE;
   const c = new Canvas(width, height);
@@ -60,8 +66,9 @@ export async function renderGowning(seed: number, people: readonly PersonPlan[])
     const fx = slot * (i + 0.5) + rng.uniform(-1, 1) * Math.max(0, slot / 2 - 80);
     const fy = rng.uniform(318, 350);
     const s = 0.92 + (fy - 318) / 250 + rng.uniform(-0.03, 0.03);
-    objects.push(...drawPerson(c, rng, p, fx, fy, s));
+    if (!placed) objects.push(...drawPerson(c, rng, p, fx, fy, s));
   });
+  for (const p of placed ?? []) objects.push(...drawPerson(c, rng, p, p.x, p.y ?? 334, 0.92 + ((p.y ?? 334) - 318) / 250));
 
   const gx = rng.uniform(-0.1, 0.1);
   const exposure = rng.uniform(0.92, 1.05);

@@ -7,6 +7,7 @@ import { replaySourceSchema } from '../sources/replay.source.js';
 import { rtspSourceSchema } from '../sources/rtsp.source.js';
 import { snapshotSourceSchema } from '../sources/snapshot.source.js';
 import { v4l2SourceSchema } from '../sources/v4l2.source.js';
+import { checkZonePpe, zonePpeOptions } from '../rules/ppe.schema.js';
 import { evidenceRetentionSchema } from '../store/evidence-retention.js';
 
 /**
@@ -160,7 +161,8 @@ const zoneStation = z.strictObject({
   raiseAfterMs: z.number().int().min(0).max(600_000).default(3000),
   /** The alarm clears after this long without the violation. */
   clearAfterMs: z.number().int().min(0).max(600_000).default(5000),
-});
+  ...zonePpeOptions,
+}).superRefine(checkZonePpe);
 
 const cleaningStation = z.strictObject({
   ...stationBase,

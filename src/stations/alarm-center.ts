@@ -16,6 +16,10 @@ export function lockoutSource(user: string): string {
 
 const MAX_TEXT = 500;
 
+function sourceOf(stationId: string, subject: string | undefined): string {
+  return subject === undefined ? stationId : `${stationId}/${subject}`;
+}
+
 export type AlarmStore = Pick<AlarmRepository, 'raise' | 'clear' | 'acknowledge' | 'shelve' | 'unshelve' | 'get' | 'listed' | 'shelved' | 'history'>;
 
 /** An alarm as the page lists it. */
@@ -64,7 +68,12 @@ export class AlarmCenter {
     this.#expiry = null;
   }
 
-  raise(stationId: string, category: AlarmCategory, severity: AlarmSeverity, message: string): void {
+  /**
+   * `subject` makes one alarm per subject of a station (a tracked person: `person-7`); it is
+   * recorded as source `<station>/<subject>` and sets the station's AlarmWord bit.
+   */
+  raise(stationId: string, category: AlarmCategory, severity: AlarmSeverity, message: string, subject?: string): void {
+    stationId = sourceOf(stationId, subject);
     const set = this.#active.get(stationId) ?? new Set();
     if (set.has(category)) return;
     set.add(category);
@@ -77,7 +86,8 @@ export class AlarmCenter {
     this.#publish(stationId, category);
   }
 
-  clear(stationId: string, category: AlarmCategory): void {
+  clear(stationId: string, category: AlarmCategory, subject?: string): void {
+    stationId = sourceOf(stationId, subject);
     const set = this.#active.get(stationId);
     if (!set?.delete(category)) return;
     const at = Date.now();
@@ -103,7 +113,8 @@ export class AlarmCenter {
 
   /** The station's AlarmWord: its own alarms plus the appliance-wide ones, shelved or not. */
   word(stationId: string): number {
-    return alarmWord([...(this.#active.get(stationId) ?? []), ...(this.#active.get(APPLIANCE) ?? [])]);
+    const own = [...this.#active].filter(([src]) => src === stationId || src.startsWith(`${stationId}/`)).flatMap(([, set]) => [...set]);
+    return alarmWord([...own, ...(this.#active.get(APPLIANCE) ?? [])]);
   }
 
   onWord(listener: (stationId: string, word: number) => void): void {
@@ -256,8 +267,9 @@ export class AlarmCenter {
     this.#d.bus.emit('alarm', e);
   }
 
-  #publish(stationId: string, category: AlarmCategory): void {
+  #publish(source: string, category: AlarmCategory): void {
     if (!hasPlcBit(category)) return;
+    const stationId = source.split('/')[0]!;
     const targets = stationId === APPLIANCE ? this.#d.stations : this.#d.stations.includes(stationId) ? [stationId] : [];
     for (const s of targets) for (const l of this.#wordListeners) l(s, this.word(s));
   }

@@ -8,6 +8,7 @@ import { plcResultFor, PlcResultCode, Verdict } from '../domain/verdict.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { PlcLink } from '../plc/plc-link.js';
+import type { Box } from '../domain/geometry.js';
 import type { EvidenceWriter } from '../store/evidence.js';
 import { counterKey, emptyCounters, type InspectionRepository, type VerdictCounters } from '../store/inspection.repository.js';
 import type { Inspected } from './inspect.js';
@@ -74,7 +75,7 @@ export class Recorder {
     station: StationConfig,
     insp: Inspected,
     resultCount: number | null,
-    opts: { keepEvidence?: boolean } = {},
+    opts: { keepEvidence?: boolean; blur?: readonly Box[] } = {},
   ): Promise<StoredInspection | null> {
     const { logger: log, metrics } = this.#deps;
     let stored: StoredInspection | null = null;
@@ -102,7 +103,7 @@ export class Recorder {
     }
     this.#last.set(station.id, stored);
     const keep = opts.keepEvidence ?? ((station.evidence as readonly string[]).includes(verdict) && this.#sampled(station.id, verdict));
-    if (insp.frame && keep) this.#writeEvidence(station, stored, insp);
+    if (insp.frame && keep) this.#writeEvidence(station, stored, insp, opts.blur ?? []);
     this.#deps.bus.emit('inspection', stored);
     return stored;
   }
@@ -150,14 +151,14 @@ export class Recorder {
     }
   }
 
-  #writeEvidence(station: StationConfig, stored: StoredInspection, insp: Inspected): void {
+  #writeEvidence(station: StationConfig, stored: StoredInspection, insp: Inspected, blur: readonly Box[]): void {
     if (this.#evidence.size >= MAX_EVIDENCE_IN_FLIGHT) {
       this.#deps.metrics.drops.inc({ station: station.id, reason: 'evidence_backlog' });
       this.#deps.logger.warn({ stationId: station.id, inspectionId: stored.id }, 'evidence image skipped: writer backlog full');
       return;
     }
     const job = this.#deps.evidence
-      .write(insp.frame!, { stationId: station.id, inspectionId: stored.id, at: stored.startedAt, verdict: stored.verdict }, stored.findings, station.rules.roi)
+      .write(insp.frame!, { stationId: station.id, inspectionId: stored.id, at: stored.startedAt, verdict: stored.verdict }, stored.findings, station.rules.roi, blur)
       .then((file) => {
         this.#deps.inspections.recordEvidence(stored.id, file);
         const prev = this.#lastEvidenced.get(station.id);

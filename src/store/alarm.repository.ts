@@ -186,8 +186,9 @@ export class AlarmRepository {
     const params: unknown[] = [q.from, q.to];
     let sql = `SELECT ${COLUMNS} FROM alarms WHERE id IN (SELECT alarm_id FROM alarm_events WHERE at >= ? AND at < ?)`;
     if (q.stationId !== undefined) {
-      sql += ` AND station_id = ?`;
-      params.push(q.stationId);
+      // A station's per-subject alarms (`gowning/person-7`) are its own.
+      sql += ` AND (station_id = ? OR substr(station_id, 1, ?) = ?)`;
+      params.push(q.stationId, q.stationId.length + 1, `${q.stationId}/`);
     }
     sql += ` ORDER BY raised_at DESC, id DESC LIMIT ?`;
     params.push(q.limit ?? 500);

@@ -31,10 +31,11 @@ export class EvidenceWriter {
     meta: { stationId: string; inspectionId: number; at: number; verdict: string },
     findings: readonly Finding[],
     roi?: Roi,
+    blur: readonly Roi[] = [],
   ): Promise<EvidenceFile> {
     // Every finding is outlined; labels are for what decided the verdict, not for good objects.
     const marks = findings.flatMap((f) => (f.box ? [{ box: f.box, rgb: RGB[f.effect], label: f.effect === 'info' ? undefined : `${f.label} ${f.score.toFixed(2)}` }] : []));
-    const jpeg = await annotate(image, marks, { title: meta.verdict.toUpperCase(), roi });
+    const jpeg = await annotate(image, marks, { title: meta.verdict.toUpperCase(), roi, blur });
     const day = new Date(meta.at).toISOString().slice(0, 10);
     const dir = join(this.#dataDir, 'evidence', day, meta.stationId);
     await mkdir(dir, { recursive: true });

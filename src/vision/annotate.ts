@@ -18,8 +18,10 @@ const ROI_RGB: Rgb = [47, 125, 246];
  * straight into the decoded pixels; only the small label texts are rendered by librsvg, which
  * costs a fraction of rasterising a full-frame overlay.
  */
-export async function annotate(image: ImageInput, marks: readonly Mark[], opts: { title?: string; roi?: Roi; quality?: number } = {}): Promise<Buffer> {
+export async function annotate(image: ImageInput, marks: readonly Mark[], opts: { title?: string; roi?: Roi; quality?: number; blur?: readonly Roi[] } = {}): Promise<Buffer> {
   const { data, info } = await openImage(image, 'none').rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  // Privacy: blurred regions are blurred in the pixels before anything is drawn or encoded.
+  for (const b of opts.blur ?? []) await blurRegion(data, info.width, info.height, info.channels, b);
   const { width: w, height: h } = info;
   const stroke = Math.max(2, Math.round(Math.min(w, h) / 200));
   const font = Math.max(12, Math.round(Math.min(w, h) / 30));
@@ -73,4 +75,16 @@ function hex(rgb: Rgb): string {
 
 function escapeXml(s: string): string {
   return s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** Blur one region of interleaved pixels in place, strongly enough that a face is not recognisable. */
+async function blurRegion(px: Buffer, w: number, h: number, channels: number, b: Roi): Promise<void> {
+  const x = Math.max(0, Math.floor(b.x));
+  const y = Math.max(0, Math.floor(b.y));
+  const bw = Math.min(w, Math.ceil(b.x + b.w)) - x;
+  const bh = Math.min(h, Math.ceil(b.y + b.h)) - y;
+  if (bw < 2 || bh < 2) return;
+  const sigma = Math.max(3, Math.min(bw, bh) / 4);
+  const region = await sharp(px, { raw: { width: w, height: h, channels: channels as 3 } }).extract({ left: x, top: y, width: bw, height: bh }).blur(sigma).raw().toBuffer();
+  for (let r = 0; r < bh; r++) region.copy(px, ((y + r) * w + x) * channels, r * bw * channels, (r + 1) * bw * channels);
 }
