@@ -22,8 +22,8 @@ export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png'] as const;
 export const MIN_TEACH_IMAGES = 10;
 /** Model input width; the height keeps the images' aspect. Half of the 640-px fixture cameras. */
 const INPUT_WIDTH = 320;
-/** Alignment search: ±4 cells of 2 input pixels = ±16 pixels of a 640-px image. */
-const RADIUS = 4;
+/** Alignment search: ±5 cells of 2 input pixels = ±20 pixels of a 640-px image (conveyor jitter plus a slight rotation). */
+const RADIUS = 5;
 /** Every CALIBRATION_EVERY-th teaching image is held back from the first fit to set the threshold. */
 const CALIBRATION_EVERY = 5;
 /** Threshold = margin × the worst held-back good score. */
@@ -97,7 +97,7 @@ export async function teach(opts: TeachOptions): Promise<TeachResult> {
     provenance: {
       tool: 'lineside teach',
       station: opts.station,
-      method: `PaDiM-style: per-location mean and shrunk diagonal variance of ${FEATURES} patch features (R, G, B mean and sd over 8×8 input pixels, stride 2), with a ±${RADIUS}-cell alignment search; score = max Mahalanobis distance`,
+      method: `PaDiM-style: per-location mean and shrunk diagonal variance of ${FEATURES} patch features (R, G, B mean and sd over 8×8 input pixels, stride 2, relative to the 72×72 surround), with a ±${RADIUS}-cell alignment search; score = max Mahalanobis distance`,
       imagesFolder: opts.images,
       images: files.length,
       imagesDigest: setDigest,

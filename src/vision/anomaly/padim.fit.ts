@@ -2,7 +2,7 @@
  * Fitting the per-location statistics from good parts only (pure; features come from the feature
  * graph so the fit and the model compute them with the same ops).
  */
-import { FEATURES, type PadimGeometry } from './padim.graph.js';
+import { FEATURES, SMOOTH, type PadimGeometry } from './padim.graph.js';
 
 export interface FeatureMaps {
   readonly fw: number;
@@ -17,9 +17,9 @@ export interface FitResult {
 }
 
 /** Variance floor: a share of the channel's median variance, so a location seen nearly constant in teaching does not flag noise. */
-const SHRINK = 0.5;
-/** Absolute floor in (0–255 units)²: JPEG and sensor noise the teaching set may under-represent. */
-const FLOOR = 4;
+const SHRINK = 1;
+/** Absolute floor in (percent of the surround)²: JPEG and sensor noise the teaching set may under-represent. */
+const FLOOR = 0.25;
 const ITERATIONS = 3;
 
 /**
@@ -59,32 +59,41 @@ export function fitPadim(f: FeatureMaps, g: PadimGeometry): FitResult {
   return { mean, weight };
 }
 
-/** For each location, the flat index (in the map) of the shifted cell that matches `mean` best; edges clamp like the graph's edge padding. */
+/**
+ * For each location, the flat index (in the map) of the cell it is compared with under the single
+ * shift that minimises the whole map's distance (the graph's global registration); edges clamp
+ * like the graph's edge padding.
+ */
 export function bestShifts(map: Float32Array, mean: Float32Array, weight: Float32Array, fw: number, fh: number, r: number): Int32Array {
   const plane = fw * fh;
-  const out = new Int32Array(plane);
-  for (let y = 0; y < fh; y++) {
-    for (let x = 0; x < fw; x++) {
-      const p = y * fw + x;
-      let best = Infinity;
-      let at = p;
-      for (let dy = -r; dy <= r; dy++) {
+  let bestTotal = Infinity;
+  let bestDx = 0;
+  let bestDy = 0;
+  for (let dy = -r; dy <= r; dy++) {
+    for (let dx = -r; dx <= r; dx++) {
+      let total = 0;
+      for (let y = 0; y < fh && total < bestTotal; y++) {
         const sy = Math.min(fh - 1, Math.max(0, y + dy));
-        for (let dx = -r; dx <= r; dx++) {
+        for (let x = 0; x < fw; x++) {
+          const p = y * fw + x;
           const q = sy * fw + Math.min(fw - 1, Math.max(0, x + dx));
-          let d = 0;
           for (let c = 0; c < FEATURES; c++) {
             const e = map[c * plane + q]! - mean[c * plane + p]!;
-            d += e * e * weight[c * plane + p]!;
-          }
-          if (d < best) {
-            best = d;
-            at = q;
+            total += e * e * weight[c * plane + p]!;
           }
         }
       }
-      out[p] = at;
+      if (total < bestTotal) {
+        bestTotal = total;
+        bestDx = dx;
+        bestDy = dy;
+      }
     }
+  }
+  const out = new Int32Array(plane);
+  for (let y = 0; y < fh; y++) {
+    const sy = Math.min(fh - 1, Math.max(0, y + bestDy));
+    for (let x = 0; x < fw; x++) out[y * fw + x] = sy * fw + Math.min(fw - 1, Math.max(0, x + bestDx));
   }
   return out;
 }
@@ -119,11 +128,11 @@ function shrunkWeights(variance: Float32Array, plane: number): Float32Array {
   return weight;
 }
 
-/** The model's raw image score (√ of the largest aligned d²) computed in JS: for calibration on held-back teaching images. */
+/** The model's raw image score (√ of the largest smoothed aligned d²) computed in JS: for calibration on held-back teaching images. */
 export function rawScore(map: Float32Array, fit: FitResult, fw: number, fh: number, r: number): number {
   const plane = fw * fh;
   const best = bestShifts(map, fit.mean, fit.weight, fw, fh, r);
-  let worst = 0;
+  const d2 = new Float64Array(plane);
   for (let p = 0; p < plane; p++) {
     const q = best[p]!;
     let d = 0;
@@ -131,7 +140,23 @@ export function rawScore(map: Float32Array, fit: FitResult, fw: number, fh: numb
       const e = map[c * plane + q]! - fit.mean[c * plane + p]!;
       d += e * e * fit.weight[c * plane + p]!;
     }
-    worst = Math.max(worst, d);
+    d2[p] = d;
+  }
+  // The graph's AveragePool: SMOOTH × SMOOTH box, padding not counted.
+  const h = (SMOOTH - 1) / 2;
+  let worst = 0;
+  for (let y = 0; y < fh; y++) {
+    for (let x = 0; x < fw; x++) {
+      let s = 0;
+      let n = 0;
+      for (let yy = Math.max(0, y - h); yy <= Math.min(fh - 1, y + h); yy++) {
+        for (let xx = Math.max(0, x - h); xx <= Math.min(fw - 1, x + h); xx++) {
+          s += d2[yy * fw + xx]!;
+          n++;
+        }
+      }
+      worst = Math.max(worst, s / n);
+    }
   }
   return Math.sqrt(worst);
 }

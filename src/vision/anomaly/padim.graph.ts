@@ -1,20 +1,26 @@
 /**
  * The taught anomaly model as an ONNX graph (PaDiM-style, with a local alignment search):
  *
- *   features F = per 8×8 patch (stride 2, model-input pixels) mean and standard deviation of R, G, B
- *   d²(x)      = min over shifts s in ±R cells of Σ_c (F_c(x + s) − μ_c(x))² · w_c(x)
+ *   features F = per 8×8 patch (stride 2, model-input pixels) mean and standard deviation of R, G, B,
+ *                as percent of the 72×72 surround's mean (lighting cancels)
+ *   d²(x)      = Σ_c (F_c(x + s*) − μ_c(x))² · w_c(x), s* = the shift in ±R cells minimising Σ_x d²
  *   anomaly_map = clip(√d² / (2 · threshold), 0, 1)   — so 0.5 is the taught threshold
  *   pred_score  = max of anomaly_map
  *
- * μ and w (inverse shrunk variance) are per patch location, learnt from good parts only. The shift
- * search lets the card sit a few millimetres off (conveyor jitter, slight rotation) without a
- * separate registration step; it is the same search the fit uses to align its teaching images.
+ * μ and w (inverse shrunk variance) are per patch location, learnt from good parts only. The global
+ * shift search registers the card (conveyor jitter) inside the graph; it is the same search the fit
+ * uses to align its teaching images. A per-location search was tried first: it let a speck on the
+ * foil match a pocket rim nearby and hid it.
  */
 import { attr, GraphBuilder } from '../onnx-writer/onnx-writer.js';
 
 export const PATCH = 8;
 export const STRIDE = 2;
 export const FEATURES = 6;
+/** Side of the surround each patch is normalised by (model-input pixels; PATCH + an even margin). */
+export const LOCAL = 72;
+/** Box smoothing of the distance map, in cells. */
+export const SMOOTH = 5;
 
 export interface PadimGeometry {
   /** Model input size (the manifest's input.width/height). */
@@ -48,7 +54,14 @@ function addFeatures(b: GraphBuilder, g: PadimGeometry): string {
   const variance = b.node('Relu', [b.node('Sub', [meanSq, m2], ['patch_var_raw'])], ['patch_var']);
   const eps = b.floatTensor('var_eps', [], [1e-3]);
   const sd = b.node('Sqrt', [b.node('Add', [variance, eps], ['patch_var_eps'])], ['patch_sd']);
-  return b.node('Concat', [mean, sd], ['features'], { axis: attr.int(1) });
+  // Lighting: each patch relative to its surroundings (percent of the LOCAL-pixel mean around it), so
+  // exposure, lamp gradients and vignetting cancel and only local contrast and colour remain.
+  const pad = (LOCAL - PATCH) / 2;
+  const local = b.node('AveragePool', ['image'], ['local_mean'], { kernel_shape: attr.ints([LOCAL, LOCAL]), strides: attr.ints([STRIDE, STRIDE]), pads: attr.ints([pad, pad, pad, pad]) });
+  const gain = b.node('Div', [b.floatTensor('percent', [], [100]), b.node('Add', [local, b.floatTensor('local_eps', [], [1])], ['local_mean_eps'])], ['local_gain']);
+  const relMean = b.node('Mul', [mean, gain], ['rel_mean']);
+  const relSd = b.node('Mul', [sd, gain], ['rel_sd']);
+  return b.node('Concat', [relMean, relSd], ['features'], { axis: attr.int(1) });
 }
 
 /** Just the features [1, 6, fh, fw]: what the fit reads, computed by the very ops the model runs. */
@@ -83,9 +96,18 @@ export function buildPadimModel(g: PadimGeometry, stats: PadimStats, metadata: R
       dists.push(b.node('ReduceSum', [weighted, sumAxes], [`d2_${k}`], { keepdims: attr.int(1) }));
     }
   }
+  // One shift for the whole image (the card moves as a whole): the one whose map sums lowest.
   const all = b.node('Concat', dists, ['d2_all'], { axis: attr.int(1) });
-  const best = b.node('ReduceMin', [all], ['d2_min'], { axes: attr.ints([1]), keepdims: attr.int(1) });
-  const raw = b.node('Sqrt', [best], ['raw_map']);
+  const totals = b.node('ReduceSum', [all, b.int64Tensor('map_axes', [2], [2, 3])], ['d2_totals'], { keepdims: attr.int(1) });
+  const lowest = b.node('ReduceMin', [totals], ['d2_lowest'], { axes: attr.ints([1]), keepdims: attr.int(1) });
+  const chosen = b.node('Cast', [b.node('Equal', [totals, lowest], ['shift_is_best'])], ['shift_mask'], { to: attr.int(1) });
+  const picked = b.node('ReduceSum', [b.node('Mul', [all, chosen], ['d2_masked']), sumAxes], ['d2_picked'], { keepdims: attr.int(1) });
+  const ties = b.node('ReduceSum', [chosen, sumAxes], ['shift_ties'], { keepdims: attr.int(1) });
+  const best = b.node('Div', [picked, ties], ['d2_min']);
+  // Smoothed as PaDiM smooths its map: a defect covers neighbouring patches, a noise spike does not.
+  const half = (SMOOTH - 1) / 2;
+  const smooth = b.node('AveragePool', [best], ['d2_smooth'], { kernel_shape: attr.ints([SMOOTH, SMOOTH]), strides: attr.ints([1, 1]), pads: attr.ints([half, half, half, half]) });
+  const raw = b.node('Sqrt', [smooth], ['raw_map']);
   const scaled = b.node('Mul', [raw, b.floatTensor('norm_scale', [], [1 / (2 * stats.threshold)])], ['scaled_map']);
   b.node('Clip', [scaled, b.floatTensor('clip_min', [], [0]), b.floatTensor('clip_max', [], [1])], ['anomaly_map']);
   const peak = b.node('ReduceMax', ['anomaly_map'], ['peak'], { axes: attr.ints([1, 2, 3]), keepdims: attr.int(0) });
