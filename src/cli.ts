@@ -37,6 +37,17 @@ usage:
       detections or class scores as JSON (boxes in original image pixels);
       writes an annotated copy of each image (<name>.lineside.jpg). Exits 1 if
       the model or any image could not be used, saying why.
+  lineside teach --station ID --images DIR [--out models/NAME.onnx]
+      Teach an anomaly (defect) model from images of good parts only, on this
+      box: writes the ONNX file (outputs pred_score and anomaly_map, 0.5 = the
+      taught threshold), its manifest NAME.json with the sha256, and checks it
+      loads in the model runtime. Default --out models/<station>-anomaly.onnx.
+  lineside validate --model FILE --dataset DIR [--out REPORT.json]
+      Score a held-out dataset (DIR/good and one folder per defect type) with
+      a model: image-level AUROC, recall per defect type and false reject rate
+      at the model's threshold, dataset hashes; writes REPORT.json (default
+      ./validation-<model>.json) and a PNG of the ROC curve and score
+      distributions beside it.
   lineside pki (list | trust THUMBPRINT-OR-FILE | reject THUMBPRINT-OR-FILE)
                [--config FILE | --pki-dir DIR]
       The PLC link's certificates: prints state (own, trusted, rejected),
@@ -73,6 +84,10 @@ async function main(argv: string[]): Promise<number> {
       return infer(rest);
     case 'pki':
       return pki(rest);
+    case 'teach':
+      return teachCommand(rest);
+    case 'validate':
+      return validateCommand(rest);
     case 'report':
       return report(rest);
     case 'users':
@@ -183,6 +198,31 @@ async function infer(args: string[]): Promise<number> {
   const failed = report.images.filter((i) => 'error' in i);
   for (const f of failed) console.error(`lineside: ${f.image}: ${'error' in f ? f.error : ''}`);
   return failed.length > 0 ? 1 : 0;
+}
+
+async function teachCommand(args: string[]): Promise<number> {
+  const { teach } = await import('./tools/teach.js');
+  const { values } = parseArgs({ args, options: { station: { type: 'string' }, images: { type: 'string' }, out: { type: 'string' } }, strict: true });
+  if (!values.station || !values.images) {
+    console.error('usage: lineside teach --station ID --images DIR [--out models/NAME.onnx]');
+    return 2;
+  }
+  const r = await teach({ station: values.station, images: resolve(values.images), out: resolve(values.out ?? join('models', `${values.station}-anomaly.onnx`)) });
+  console.log(`taught ${r.model} from ${r.images} good images in ${r.seconds.toFixed(1)} s (sha256 ${r.sha256}); threshold ${r.threshold.raw.toFixed(3)}: ${r.threshold.rule}; manifest ${r.manifest}`);
+  return 0;
+}
+
+async function validateCommand(args: string[]): Promise<number> {
+  const { validate } = await import('./tools/validate.js');
+  const { values } = parseArgs({ args, options: { model: { type: 'string' }, dataset: { type: 'string' }, out: { type: 'string' } }, strict: true });
+  if (!values.model || !values.dataset) {
+    console.error('usage: lineside validate --model FILE --dataset DIR [--out REPORT.json]');
+    return 2;
+  }
+  const stem = values.model.replace(/^.*[\\/]/, '').replace(/\.onnx$/i, '');
+  const r = await validate({ model: resolve(values.model), dataset: resolve(values.dataset), out: resolve(values.out ?? `validation-${stem}.json`) });
+  console.log(r.summary);
+  return 0;
 }
 
 async function pki(args: string[]): Promise<number> {

@@ -8,7 +8,7 @@
 import * as ort from 'onnxruntime-node';
 import type { InputSpec } from '../../src/vision/preprocess.js';
 import { Matrix, fit, fold, predict, standardiser } from './logistic.js';
-import { GraphBuilder, attr } from './onnx-writer.js';
+import { GraphBuilder, attr } from '../../src/vision/onnx-writer/onnx-writer.js';
 import type { ClassifierSample } from './train-data.js';
 
 const CELL = 8;

@@ -32,7 +32,32 @@ export function planPockets(rng: Rng, defects: number, types: readonly PocketCon
   return plan;
 }
 
-export async function renderBlister(seed: number, plan: readonly PocketContent[]): Promise<Rendered> {
+/**
+ * Product defects beyond the detector's classes, drawn for the anomaly (teach/validate) sets. They
+ * use a stream of their own (seeded from the image seed), so a scene without extras is bit for bit
+ * the one `npm run fixtures` always drew.
+ */
+export interface BlisterExtras {
+  /** Pocket index whose tablet has the wrong product's colour. */
+  readonly wrongColour?: number;
+  /** Pocket index whose tablet has a small chip bitten out of its edge (a milder broken tablet). */
+  readonly chip?: number;
+  /** Foreign particles (dark specks or fibres) anywhere on the card. */
+  readonly particles?: number;
+  /** Foil damage: a tear, scratch or crease across the lidding. */
+  readonly foilDamage?: boolean;
+}
+
+/** Colours of other products that could be mixed up on the line (yellow, pink, blue, orange film coats). */
+const WRONG_SHADES: readonly Rgb[] = [
+  [236, 214, 120],
+  [232, 176, 190],
+  [168, 196, 232],
+  [230, 170, 110],
+];
+
+export async function renderBlister(seed: number, plan: readonly PocketContent[], extras: BlisterExtras = {}): Promise<Rendered> {
+  const extra = new Rng(seed ^ 0x5eed_d0e5);
   const rng = new Rng(seed);
   const { width, height } = BLISTER_SIZE;
   const c = new Canvas(width, height);
@@ -62,13 +87,19 @@ export async function renderBlister(seed: number, plan: readonly PocketContent[]
     const ty = py + rng.uniform(-2, 2);
     const r = rng.uniform(21.2, 22.8);
     const dir = rng.uniform(0, 2 * Math.PI);
-    if (content === 'tablet') drawTablet(c, rng, tx, ty, r, undefined);
+    const wrong = extras.wrongColour === i ? extra.pick(WRONG_SHADES) : undefined;
+    if (content === 'tablet') drawTablet(c, rng, tx, ty, r, undefined, wrong && mix(wrong, [255, 255, 255], extra.uniform(-0.1, 0.15)));
+    if (content === 'tablet' && extras.chip === i) drawChip(c, extra, tx, ty, r, foil);
     if (content === 'broken_tablet') drawTablet(c, rng, tx, ty, r, { dir, span: rng.uniform(1.5, Math.PI) });
     drawHighlight(c, px, py);
     if (content === 'empty_pocket') objects.push({ class: content, box: boxAround(px, py, POCKET_R) });
     else if (content === 'tablet') objects.push({ class: content, box: boxAround(tx, ty, r) });
     else objects.push({ class: content, box: boxAround(tx, ty, r), pose: Math.round((dir * 180) / Math.PI) });
+    if (wrong) objects.push({ class: 'wrong_colour', box: boxAround(tx, ty, r) });
+    if (extras.chip === i) objects.push({ class: 'chipped_tablet', box: boxAround(tx, ty, r) });
   });
+  for (let k = 0; k < (extras.particles ?? 0); k++) objects.push(drawParticle(c, extra, toImage));
+  if (extras.foilDamage) objects.push(drawFoilDamage(c, extra, toImage, foil));
 
   const gx = rng.uniform(-0.08, 0.08);
   const gy = rng.uniform(-0.08, 0.08);
@@ -110,8 +141,10 @@ function drawPocket(c: Canvas, x: number, y: number, foil: Rgb): void {
   });
 }
 
-function drawTablet(c: Canvas, rng: Rng, x: number, y: number, r: number, broken: { dir: number; span: number } | undefined): void {
-  const shade = mix(rng.pick(TABLET_SHADES), [255, 255, 255], rng.uniform(-0.15, 0.2));
+function drawTablet(c: Canvas, rng: Rng, x: number, y: number, r: number, broken: { dir: number; span: number } | undefined, override?: Rgb): void {
+  // The usual shade is drawn even when overridden, so the scene's random stream stays the same.
+  const usual = mix(rng.pick(TABLET_SHADES), [255, 255, 255], rng.uniform(-0.15, 0.2));
+  const shade = override ?? usual;
   const disc = sdf.circle(x, y, r);
   const shape = broken ? sdf.subtract(disc, sdf.wedge(x, y, broken.dir, broken.span)) : disc;
   // A soft contact shadow below-right: the tablet stands proud of the foil.
@@ -139,4 +172,58 @@ function drawTablet(c: Canvas, rng: Rng, x: number, y: number, r: number, broken
 /** Specular glint on the PVC dome, from the lamp at the upper left; present whether full or empty. */
 function drawHighlight(c: Canvas, x: number, y: number): void {
   c.shape(around(x - 11, y - 12, 8), sdf.ellipse(x - 11, y - 12, 7, 3.5), [255, 255, 255], 0.45);
+}
+
+/** A bite out of the tablet's rim, 3–6 px across, showing the pocket floor beneath. */
+function drawChip(c: Canvas, rng: Rng, x: number, y: number, r: number, foil: Rgb): void {
+  const a = rng.uniform(0, 2 * Math.PI);
+  const cr = rng.uniform(4, 7);
+  const bx = x + Math.cos(a) * (r + cr * 0.25);
+  const by = y + Math.sin(a) * (r + cr * 0.25);
+  c.shape(around(bx, by, cr + 1), sdf.circle(bx, by, cr), scale(foil, 0.93));
+}
+
+/** A dark speck (2–4 px radius) or a fibre (a thin capsule 10–24 px long), anywhere on the card. */
+function drawParticle(c: Canvas, rng: Rng, toImage: (lx: number, ly: number) => [number, number]): LabelledObject {
+  const [x, y] = toImage(rng.uniform(-CARD_HW + 12, CARD_HW - 12), rng.uniform(-CARD_HH + 12, CARD_HH - 12));
+  const tone: Rgb = scale([58, 46, 38], rng.uniform(0.6, 1.4));
+  if (rng.chance(0.5)) {
+    const r = rng.uniform(2, 4);
+    c.shape(around(x, y, r + 1), sdf.circle(x, y, r), tone, rng.uniform(0.8, 1));
+    return { class: 'foreign_particle', box: boxAround(x, y, r) };
+  }
+  const half = rng.uniform(5, 12);
+  const a = rng.uniform(0, Math.PI);
+  const dx = Math.cos(a) * half;
+  const dy = Math.sin(a) * half;
+  c.shape(around(x, y, half + 2), sdf.capsule(x - dx, y - dy, x + dx, y + dy, rng.uniform(0.9, 1.5)), tone, rng.uniform(0.75, 0.95));
+  return { class: 'foreign_particle', box: boxAround(x, y, Math.abs(dx) + 2, Math.abs(dy) + 2) };
+}
+
+/** A tear (dark slit with a bright lifted edge), a scratch (bright line) or a crease (dark/bright pair) in the foil. */
+function drawFoilDamage(c: Canvas, rng: Rng, toImage: (lx: number, ly: number) => [number, number], foil: Rgb): LabelledObject {
+  // On the foil between pockets: along the perforation row or the card's long edges.
+  // Across the perforation row any way round; near the long edges only along them, so it stays on the card.
+  const ly = rng.pick([0, -CARD_HH + 14, CARD_HH - 14]) + rng.uniform(-4, 4);
+  const [x, y] = toImage(rng.uniform(-CARD_HW + 40, CARD_HW - 40), ly);
+  const half = rng.uniform(10, 22);
+  const a = rng.uniform(-0.5, 0.5) + (Math.abs(ly) < 10 && rng.chance(0.5) ? Math.PI / 2 : 0);
+  const dx = Math.cos(a) * half;
+  const dy = Math.sin(a) * half;
+  const nx = -Math.sin(a) * 1.8;
+  const ny = Math.cos(a) * 1.8;
+  const kind = rng.pick(['tear', 'scratch', 'crease'] as const);
+  const line = (ox: number, oy: number, w: number, shade: Rgb, opacity: number): void =>
+    c.shape(around(x + ox, y + oy, half + 4), sdf.capsule(x - dx + ox, y - dy + oy, x + dx + ox, y + dy + oy, w), shade, opacity);
+  if (kind === 'tear') {
+    line(nx, ny, 1.6, [255, 255, 255], 0.55);
+    line(0, 0, rng.uniform(1.4, 2.4), [28, 28, 30], 0.9);
+  } else if (kind === 'scratch') {
+    line(0, 0, rng.uniform(0.8, 1.3), [255, 255, 255], 0.8);
+    line(nx, ny, 0.8, scale(foil, 0.7), 0.6);
+  } else {
+    line(0, 0, 1.4, scale(foil, 0.62), 0.85);
+    line(nx * 1.2, ny * 1.2, 1.2, [255, 255, 255], 0.6);
+  }
+  return { class: 'damaged_foil', box: boxAround(x, y, Math.abs(dx) + 3, Math.abs(dy) + 3) };
 }

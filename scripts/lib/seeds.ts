@@ -4,3 +4,8 @@
  */
 export const FIXTURE_SEEDS = { blister: 1_000, gowning: 2_000, hopper: 3_000 } as const;
 export const TRAIN_SEEDS = { blister: 100_000, gowning: 200_000, hopper: 300_000 } as const;
+/**
+ * Anomaly (teach from good parts) sets: teaching images and the held-out validation set come from
+ * disjoint ranges, so `lineside validate` never scores an image the model was taught from.
+ */
+export const ANOMALY_SEEDS = { teach: 400_000, heldOut: 500_000 } as const;

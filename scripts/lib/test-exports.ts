@@ -12,7 +12,7 @@
  * × DUPLICATE.factor: a duplicate NMS must remove. The other anchors are fixed low-score filler,
  * so no output is ever constant.
  */
-import { GraphBuilder, attr, type Attribute } from './onnx-writer.js';
+import { GraphBuilder, attr, type Attribute } from '../../src/vision/onnx-writer/onnx-writer.js';
 import { writeModel } from './model-files.js';
 import type { ManifestInput } from '../../src/vision/manifest.js';
 import { writeFile } from 'node:fs/promises';

@@ -6,7 +6,7 @@
  * their maximum. The graph emits the tensor of an Ultralytics YOLOv8 detect export,
  * [1, 4 + nc, N] with rows cx, cy, w, h and class scores, so the yolov8 decoder reads it unchanged.
  */
-import { GraphBuilder, attr } from './onnx-writer.js';
+import { GraphBuilder, attr } from '../../src/vision/onnx-writer/onnx-writer.js';
 
 /** Classes that share a window size; their class ids must be contiguous. */
 export interface WindowGroup {

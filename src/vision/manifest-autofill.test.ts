@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { GraphBuilder, type Dim } from '../../scripts/lib/onnx-writer.js';
+import { GraphBuilder, type Dim } from './onnx-writer/onnx-writer.js';
 import { Rng } from '../../scripts/lib/rng.js';
 import { autofillGapMessage, manifestFromOnnx, mergeManifest, parseClassNames } from './manifest-autofill.js';
 import { manifestSchema } from './manifest.js';

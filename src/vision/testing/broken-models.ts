@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { attr, GraphBuilder } from '../../../scripts/lib/onnx-writer.js';
+import { attr, GraphBuilder } from '../onnx-writer/onnx-writer.js';
 import { sha256 } from '../../../scripts/lib/model-files.js';
 
 /**

@@ -1,6 +1,6 @@
 /**
  * A minimal ONNX model encoder: enough of ModelProto, GraphProto, NodeProto, AttributeProto,
- * TensorProto and ValueInfoProto to export the demo models that the scripts fit in TypeScript.
+ * TensorProto and ValueInfoProto to export the demo models that the scripts fit in TypeScript and the anomaly models `lineside teach` builds on the box.
  * Field numbers follow onnx.proto (ONNX IR version 8, default opset 17).
  */
 import { ProtoWriter } from './protobuf.js';
