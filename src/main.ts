@@ -451,17 +451,17 @@ export class Appliance {
       health: () => this.supervisor.report(),
       inspection: (id) => this.store.inspections.get(id),
       evidenceFile: (p) => this.evidence.absolute(p),
-      requestCheck: async (stationId, by, equipmentId) => {
+      requestCheck: async (stationId, by, equipmentId, batchId) => {
         const station = this.stations.find((s) => s.config.id === stationId);
         if (!station) throw new LinesideError(ErrorCode.notFound, `station "${stationId}" does not exist`);
-        const run = station.requestCheck(`${by.user} (${by.role})`, equipmentId);
+        const run = station.requestCheck(`${by.user} (${by.role})`, equipmentId, batchId);
         const stored = await (this.scada ? this.scada.singleExecution(stationId, run) : run);
         this.audit.append({
           actor: by,
           action: 'checkRequested',
           objectType: 'inspection',
           objectId: String(stored?.id ?? ''),
-          newValue: { stationId, equipmentId, verdict: stored?.verdict ?? null },
+          newValue: { stationId, equipmentId, batchId: stored?.batchId ?? batchId ?? null, verdict: stored?.verdict ?? null },
           client: by.client,
         });
         return stored;

@@ -61,7 +61,7 @@ export function parseConfig(raw: unknown, baseDir: string, label = 'config'): Co
     models: Object.fromEntries(
       Object.entries(cfg.models).map(([k, m]) => [k, { ...m, path: abs(m.path), manifest: m.manifest ? abs(m.manifest) : undefined }]),
     ),
-    stations: cfg.stations.map((s) => ({ ...s, source: resolveSourcePaths(s.source, abs) })),
+    stations: cfg.stations.map((s) => ({ ...s, source: resolveSourcePaths(s.source, abs), ...(s.kind === 'cleaning' && s.residue ? { residue: resolveResiduePaths(s.residue, abs) } : {}) })),
     scada: { ...cfg.scada, pkiDir: abs(cfg.scada.pkiDir ?? join(cfg.dataDir, 'scada-pki')) },
     records: cfg.records.backup ? { ...cfg.records, backup: { ...cfg.records.backup, dir: abs(cfg.records.backup.dir) } } : cfg.records,
   };
@@ -76,6 +76,11 @@ function resolvePlcPaths(cfg: Config, abs: (p: string) => string): Config['plc']
 }
 
 /** Folder and file paths in a source are relative to the config file. */
+/** A cleaning station's reference images, relative to the config file like every path. */
+function resolveResiduePaths<R extends { reference?: string; references: Record<string, string> }>(r: R, abs: (p: string) => string): R {
+  return { ...r, ...(r.reference ? { reference: abs(r.reference) } : {}), references: Object.fromEntries(Object.entries(r.references).map(([k, v]) => [k, abs(v)])) };
+}
+
 function resolveSourcePaths(src: SourceConfig, abs: (p: string) => string): SourceConfig {
   switch (src.type) {
     case 'replay':

@@ -169,6 +169,33 @@ const cleaningStation = z.strictObject({
   kind: z.literal('cleaning'),
   /** Number of views captured per verification. */
   views: z.number().int().min(1).max(16).default(3),
+  /**
+   * Residue localisation: each view is compared with the clean reference image of its equipment
+   * (aligned, exposure-matched); changed regions are residue with box and area. Omit to judge by
+   * the model alone.
+   */
+  residue: z
+    .strictObject({
+      /** Clean reference image of the station's equipment (used for equipment IDs not in `references`). */
+      reference: z.string().min(1).optional(),
+      /** Clean reference image per equipment ID (the ID the page or the PLC's PartId gives). */
+      references: z.record(z.string().min(1), z.string().min(1)).default({}),
+      /** Relative change of a pixel (after alignment and exposure matching) that counts as residue. */
+      threshold: z.number().min(0.01).max(5).default(0.15),
+      /** Regions smaller than this many pixels are ignored as noise. */
+      minAreaPx: z.number().int().min(1).default(60),
+      /** A view with residue covering at least this percentage of it fails. */
+      rejectAreaPercent: z.number().min(0).max(100).default(0.05),
+      /** Largest camera shift searched when aligning a view on its reference, pixels. */
+      maxShiftPx: z.number().int().min(0).max(64).default(8),
+      /** Only this part of each view is compared; omit for the whole view. */
+      region: roi.optional(),
+      /** RejectCode of a residue failure. */
+      code: z.number().int().min(1).max(32767).default(31),
+    })
+    .optional(),
+  /** After a failed check, hold `Ready` false for this station until a check passes. */
+  holdReadyUntilPass: z.boolean().default(false),
 });
 
 export const stationSchema = z.discriminatedUnion('kind', [partStation, zoneStation, cleaningStation]);

@@ -34,6 +34,8 @@ export interface StationHealth {
   readonly model: ComponentHealth;
   /** PLC-triggered part stations: down while no recipe is in force (changing, unknown index). */
   readonly recipe?: ComponentHealth;
+  /** Cleaning stations with holdReadyUntilPass: why Ready is held after a failed check. */
+  readonly readyHold?: string;
 }
 
 /** One station = trigger + source + model + rules + sinks, wired. */
@@ -45,7 +47,7 @@ export interface Station {
   health(): StationHealth;
   /** On-demand verification (cleaning stations); other kinds refuse. */
   /** A cleaning verification asked for from the page, of one piece of equipment (recorded as the part ID). */
-  requestCheck(by: string, equipmentId: string): Promise<StoredInspection | null>;
+  requestCheck(by: string, equipmentId: string, batchId?: string): Promise<StoredInspection | null>;
 }
 
 /** Inspections per second of a free-running station: its own `fps`, else its source's, else 2. */

@@ -87,14 +87,14 @@ export class Supervisor {
     const shared = [report.components.storage!, ...(plc ? [report.components.plc!] : [])];
     for (const s of this.#stations) {
       const id = s.config.id;
-      const { camera, model, recipe } = s.health();
+      const { camera, model, recipe, readyHold } = s.health();
       if (camera.state === HealthState.down && now - camera.since >= CAMERA_LOST_AFTER_MS) {
         alarms.raise(id, 'cameraLost', 'critical', `camera lost: ${camera.detail ?? 'no frames'}`);
       } else if (camera.state === HealthState.ok) alarms.clear(id, 'cameraLost');
       if (model.state === HealthState.down) alarms.raise(id, 'modelUnhealthy', 'critical', `model unhealthy: ${model.detail ?? ''}`);
       else if (model.state === HealthState.ok) alarms.clear(id, 'modelUnhealthy');
       // Ready only once the camera has delivered: a trigger before that could only be answered not-inspected.
-      const ready = [camera, model, ...(recipe ? [recipe] : []), ...shared].every((h) => h.state === HealthState.ok);
+      const ready = [camera, model, ...(recipe ? [recipe] : []), ...shared].every((h) => h.state === HealthState.ok) && !readyHold;
       plc?.setReady(id, ready);
     }
     this.#cameraMetrics();

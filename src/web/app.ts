@@ -46,7 +46,7 @@ export interface WebDeps {
   readonly inspection: (id: number) => StoredInspection | undefined;
   readonly evidenceFile: (relativePath: string) => string;
   /** A cleaning verification of one piece of equipment; audited `checkRequested`. */
-  readonly requestCheck: (stationId: string, by: Acting, equipmentId: string) => Promise<StoredInspection | null>;
+  readonly requestCheck: (stationId: string, by: Acting, equipmentId: string, batchId?: string) => Promise<StoredInspection | null>;
   /** Makes the camera's latest frame its reference view; false when it has no frame yet. */
   readonly setReference: (stationId: string, by: Acting) => Promise<boolean>;
   /** The alarm list and history, and acting on alarms. */
@@ -188,8 +188,8 @@ export function buildWebApp(deps: WebDeps) {
     return reply.send(createReadStream(file));
   });
 
-  app.post<{ Params: { id: string }; Body: { equipmentId?: unknown } }>('/api/stations/:id/check', { preHandler: requirePermission('requestCheck') }, async (req, reply) => {
-    const stored = await deps.requestCheck(req.params.id, { ...actorOf(req), client: req.ip }, requiredText('equipmentId', req.body?.equipmentId));
+  app.post<{ Params: { id: string }; Body: { equipmentId?: unknown; batchId?: unknown } }>('/api/stations/:id/check', { preHandler: requirePermission('requestCheck') }, async (req, reply) => {
+    const stored = await deps.requestCheck(req.params.id, { ...actorOf(req), client: req.ip }, requiredText('equipmentId', req.body?.equipmentId), req.body?.batchId === undefined ? undefined : requiredText('batchId', req.body.batchId));
     reply.code(201);
     return stored ? inspectionJson(stored) : null;
   });

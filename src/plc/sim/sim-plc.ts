@@ -55,6 +55,8 @@ export interface SimPlc {
   resetLatency(stationId: string): void;
   /** Every ResultCount value the station's block received, oldest first: what reached the PLC. */
   resultCountsSeen(stationId: string): readonly number[];
+  /** The station's Ready tag as the PLC sees it. */
+  ready(stationId: string): boolean;
   /** Changes a part station's conveyor rate; 0 stops it. */
   setPartsPerMinute(stationId: string, partsPerMinute: number): void;
   /** A changeover: writes RecipeIndex and holds the station's conveyor until RecipeIndexActive echoes it. */
@@ -156,6 +158,7 @@ export async function startSimPlc(options: SimPlcOptions): Promise<SimPlc> {
     endpoint,
     port,
     counters: (id) => station(id).counters(),
+    ready: (id) => station(id).ready(),
     latency: (id) => station(id).latency(),
     resetLatency: (id) => station(id).resetLatency(),
     resultCountsSeen: (id) => station(id).resultCountsSeen(),

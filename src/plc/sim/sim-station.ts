@@ -178,6 +178,10 @@ export class SimStation {
     this.#latencies = [];
   }
 
+  ready(): boolean {
+    return valueOf(this.#nodes, 'Ready') === true;
+  }
+
   #trigger(counter: 'TriggerCount' | 'CleanCheckRequest'): void {
     // A real line does not feed parts to a vision system that is not Ready: the conveyor holds.
     // Nor during a changeover before the vision system has the new recipe.
