@@ -3,7 +3,7 @@ import { ErrorCode, LinesideError } from '../domain/errors.js';
 import type { ActiveAlarm, AlarmCenter } from '../stations/alarm-center.js';
 import type { AlarmRow, AlarmWithHistory } from '../store/alarm.repository.js';
 import { actorOf, requirePermission } from './auth.js';
-import { iso, requiredText } from './params.js';
+import { iso, optionalTime, positiveId, requiredText } from './params.js';
 
 function alarmJson(a: AlarmRow): Record<string, unknown> {
   return {
@@ -19,19 +19,6 @@ function alarmJson(a: AlarmRow): Record<string, unknown> {
   };
 }
 
-function alarmId(raw: string): number {
-  const id = Number(raw);
-  if (!Number.isSafeInteger(id) || id < 1) throw new LinesideError(ErrorCode.badRequest, `alarm id must be a positive integer, got "${raw}"`);
-  return id;
-}
-
-function timeParam(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const ms = Date.parse(raw);
-  if (Number.isNaN(ms)) throw new LinesideError(ErrorCode.badRequest, `"${name}" must be an ISO 8601 time, got "${raw}"`);
-  return ms;
-}
-
 /**
  * The alarm list and history, and acting on an alarm: acknowledge (comment required), shelve
  * (reason and duration), unshelve. Each action needs its permission and is audited by the alarm center.
@@ -43,8 +30,8 @@ export function alarmRoutes(alarms: Pick<AlarmCenter, 'active' | 'history' | 'ac
     );
 
     app.get<{ Querystring: { from?: string; to?: string; station?: string } }>('/api/alarms/history', async (req) => {
-      const to = timeParam('to', req.query.to, Date.now());
-      const from = timeParam('from', req.query.from, to - 86_400_000);
+      const to = optionalTime('to', req.query.to) ?? Date.now();
+      const from = optionalTime('from', req.query.from) ?? to - 86_400_000;
       return alarms.history({ from, to, ...(req.query.station ? { stationId: req.query.station } : {}) }).map((a: AlarmWithHistory) => ({
         ...alarmJson(a),
         events: a.events.map((e) => ({ kind: e.kind, at: iso(e.at), by: e.actor, role: e.role, comment: e.comment, until: iso(e.until) })),
@@ -52,17 +39,17 @@ export function alarmRoutes(alarms: Pick<AlarmCenter, 'active' | 'history' | 'ac
     });
 
     app.post<{ Params: { id: string }; Body: { comment?: unknown } }>('/api/alarms/:id/acknowledge', { preHandler: requirePermission('acknowledgeAlarm') }, async (req) =>
-      alarmJson(alarms.acknowledge(alarmId(req.params.id), actorOf(req), requiredText('comment', req.body?.comment), req.ip)),
+      alarmJson(alarms.acknowledge(positiveId(req.params.id, 'alarm'), actorOf(req), requiredText('comment', req.body?.comment), req.ip)),
     );
 
     app.post<{ Params: { id: string }; Body: { reason?: unknown; minutes?: unknown } }>('/api/alarms/:id/shelve', { preHandler: requirePermission('shelveAlarm') }, async (req) => {
       const minutes = Number(req.body?.minutes);
       if (!Number.isFinite(minutes) || minutes <= 0) throw new LinesideError(ErrorCode.badRequest, '"minutes" must be a positive number');
-      return alarmJson(alarms.shelve(alarmId(req.params.id), actorOf(req), requiredText('reason', req.body?.reason), Date.now() + minutes * 60_000, req.ip));
+      return alarmJson(alarms.shelve(positiveId(req.params.id, 'alarm'), actorOf(req), requiredText('reason', req.body?.reason), Date.now() + minutes * 60_000, req.ip));
     });
 
     app.post<{ Params: { id: string }; Body: { reason?: unknown } }>('/api/alarms/:id/unshelve', { preHandler: requirePermission('shelveAlarm') }, async (req) =>
-      alarmJson(alarms.unshelve(alarmId(req.params.id), actorOf(req), requiredText('reason', req.body?.reason), req.ip)),
+      alarmJson(alarms.unshelve(positiveId(req.params.id, 'alarm'), actorOf(req), requiredText('reason', req.body?.reason), req.ip)),
     );
   };
 }

@@ -17,3 +17,10 @@ export function requiredText(name: string, raw: unknown): string {
   if (text === '') throw new LinesideError(ErrorCode.badRequest, `"${name}" is required`);
   return text;
 }
+
+/** A positive integer id from the path; a bad one names what it is the id of. */
+export function positiveId(raw: string, what: string): number {
+  const id = Number(raw);
+  if (!Number.isSafeInteger(id) || id < 1) throw new LinesideError(ErrorCode.badRequest, `${what} id must be a positive integer, got "${raw}"`);
+  return id;
+}

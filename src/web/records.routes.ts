@@ -10,7 +10,7 @@ import type { User } from '../records/users.js';
 import type { InspectionQuery, StationSummary } from '../store/inspection.repository.js';
 import { actorOf, requirePermission } from './auth.js';
 import { csvCell } from '../records/batch-report.csv.js';
-import { iso, optionalTime, requiredText } from './params.js';
+import { iso, optionalTime, positiveId, requiredText } from './params.js';
 
 /** What the record routes read and act on: the Part 11 layer and the inspections. */
 export interface RecordsDeps {
@@ -60,12 +60,6 @@ function userJson(u: User): Record<string, unknown> {
     locked: u.lockedAt !== null,
     mustChangePassword: u.mustChange,
   };
-}
-
-function positiveId(raw: string, what: string): number {
-  const id = Number(raw);
-  if (!Number.isSafeInteger(id) || id < 1) throw new LinesideError(ErrorCode.badRequest, `${what} id must be a positive integer, got "${raw}"`);
-  return id;
 }
 
 function roleOf(raw: unknown): Role {

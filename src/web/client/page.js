@@ -65,9 +65,6 @@ function guard(permission) {
 function actionButton(permission, label, attrs) {
   return '<button type="submit" class="action" data-need="' + permission + '"' + (attrs || '') + guard(permission) + '>' + esc(label) + '</button>';
 }
-function field(permission) {
-  return guard(permission);
-}
 
 // ---- sign-in -------------------------------------------------------------------------------
 
@@ -482,10 +479,10 @@ RENDER.alarms = async (main) => {
               '<div class="meta">raised ' + time(a.raisedAt) + ' · ' + (a.condition === 'active' ? 'condition present' : 'condition cleared ' + time(a.clearedAt)) +
               (a.acknowledged ? ' · acknowledged by ' + esc(a.acknowledged.by) + ' at ' + time(a.acknowledged.at) + ': ' + esc(a.acknowledged.comment) : ' · not acknowledged') +
               (a.shelved ? ' · shelved by ' + esc(a.shelved.by) + ' until ' + time(a.shelved.until) + ': ' + esc(a.shelved.reason) : '') + '</div>' +
-              (a.acknowledged ? '' : '<form class="inline" data-ack="' + a.id + '"><label style="flex:1">Comment (required)<input name="comment" required' + field('acknowledgeAlarm') + '></label>' + actionButton('acknowledgeAlarm', 'Acknowledge') + '<span class="error" role="alert"></span></form>') +
+              (a.acknowledged ? '' : '<form class="inline" data-ack="' + a.id + '"><label style="flex:1">Comment (required)<input name="comment" required' + guard('acknowledgeAlarm') + '></label>' + actionButton('acknowledgeAlarm', 'Acknowledge') + '<span class="error" role="alert"></span></form>') +
               (a.shelved
-                ? '<form class="inline" data-unshelve="' + a.id + '"><label style="flex:1">Reason<input name="reason" required' + field('shelveAlarm') + '></label>' + actionButton('shelveAlarm', 'Unshelve') + '<span class="error" role="alert"></span></form>'
-                : '<form class="inline" data-shelve="' + a.id + '"><label style="flex:1">Shelve: reason<input name="reason" required' + field('shelveAlarm') + '></label><label>for<select name="minutes"' + field('shelveAlarm') + '><option value="15">15 min</option><option value="60">1 h</option><option value="240">4 h</option><option value="480">8 h</option></select></label>' + actionButton('shelveAlarm', 'Shelve') + '<span class="error" role="alert"></span></form>') +
+                ? '<form class="inline" data-unshelve="' + a.id + '"><label style="flex:1">Reason<input name="reason" required' + guard('shelveAlarm') + '></label>' + actionButton('shelveAlarm', 'Unshelve') + '<span class="error" role="alert"></span></form>'
+                : '<form class="inline" data-shelve="' + a.id + '"><label style="flex:1">Shelve: reason<input name="reason" required' + guard('shelveAlarm') + '></label><label>for<select name="minutes"' + guard('shelveAlarm') + '><option value="15">15 min</option><option value="60">1 h</option><option value="240">4 h</option><option value="480">8 h</option></select></label>' + actionButton('shelveAlarm', 'Shelve') + '<span class="error" role="alert"></span></form>') +
               '</div>',
           )
           .join('')
@@ -579,10 +576,10 @@ RENDER.record = async (main, id) => {
 function reviewForm(id) {
   return (
     '<form class="stack" data-review="' + id + '"><h3>Decision</h3><div class="row">' +
-    '<label><span><input type="radio" name="decision" value="pass" required' + field('review') + '> pass</span></label>' +
-    '<label><span><input type="radio" name="decision" value="reject"' + field('review') + '> reject</span></label></div>' +
-    '<label>Reason (required)<textarea name="reason" required' + field('review') + '></textarea></label>' +
-    '<label>Your password, to sign as reviewer<input name="password" type="password" autocomplete="current-password" required' + field('review') + '></label>' +
+    '<label><span><input type="radio" name="decision" value="pass" required' + guard('review') + '> pass</span></label>' +
+    '<label><span><input type="radio" name="decision" value="reject"' + guard('review') + '> reject</span></label></div>' +
+    '<label>Reason (required)<textarea name="reason" required' + guard('review') + '></textarea></label>' +
+    '<label>Your password, to sign as reviewer<input name="password" type="password" autocomplete="current-password" required' + guard('review') + '></label>' +
     actionButton('review', 'Sign decision') + '<div class="error" role="alert"></div>' +
     (allowed('review') ? '<p class="meta">Signing means: reviewed. Your printed name, the time and this meaning are linked to the record.</p>' : '<p class="readonly">Reviews are for supervisors and QA.</p>') +
     '</form>'
@@ -628,7 +625,7 @@ RENDER.cleaning = async (main) => {
       const mine = r && r.signatures.some((x) => x.meaning === 'verified' && x.username === state.session.username);
       return (
         '<section class="card" data-cleaning="' + esc(s.id) + '"><h2>' + esc(s.name) + '</h2>' +
-        '<form class="inline" data-check="' + esc(s.id) + '"><label>Equipment ID<input name="equipmentId" required placeholder="e.g. HOP-204"' + field('requestCheck') + '></label>' +
+        '<form class="inline" data-check="' + esc(s.id) + '"><label>Equipment ID<input name="equipmentId" required placeholder="e.g. HOP-204"' + guard('requestCheck') + '></label>' +
         actionButton('requestCheck', 'Run cleaning verification') + '<span class="error" role="alert"></span></form>' +
         (r
           ? '<h3>Latest: <span class="v-' + r.verdict + '" data-testid="cleaning-verdict">' + SHAPE[r.verdict] + '</span> · equipment ' + esc(r.partId || '—') + ' · ' + time(r.startedAt) + '</h3>' +
@@ -637,7 +634,7 @@ RENDER.cleaning = async (main) => {
             '<h3>Second verifier</h3>' + (r.signatures.length ? r.signatures.map(signatureLine).join('') : '<p class="meta">not signed yet</p>') +
             (mine
               ? ''
-              : '<form class="inline" data-sign="' + r.id + '"><label>Your password, to sign as verifier<input name="password" type="password" autocomplete="current-password" required' + field('signCleaning') + '></label>' +
+              : '<form class="inline" data-sign="' + r.id + '"><label>Your password, to sign as verifier<input name="password" type="password" autocomplete="current-password" required' + guard('signCleaning') + '></label>' +
                 actionButton('signCleaning', 'Sign as second verifier') + '<span class="error" role="alert"></span></form>') +
             '<p><a href="#/record/' + r.id + '">full record</a></p>'
           : '<p class="meta">No verification yet.</p>') +
@@ -689,21 +686,21 @@ RENDER.audit = async (main) => {
 
 RENDER.users = async (main) => {
   const users = await api('GET', '/api/users');
-  const roleSelect = (name, current) => '<select name="' + name + '"' + field('manageUsers') + '>' + ROLES.map((r) => '<option' + (r === current ? ' selected' : '') + '>' + r + '</option>').join('') + '</select>';
+  const roleSelect = (name, current) => '<select name="' + name + '"' + guard('manageUsers') + '>' + ROLES.map((r) => '<option' + (r === current ? ' selected' : '') + '>' + r + '</option>').join('') + '</select>';
   main.innerHTML =
     '<section class="card"><h2>Users</h2><div id="one-time" role="status"></div><table><tr><th>user</th><th>name</th><th>role</th><th>state</th><th>change (reason required)</th></tr>' +
     users
       .map((u) =>
         '<tr data-user="' + esc(u.username) + '"><td>' + esc(u.username) + '</td><td>' + esc(u.fullName) + '</td><td>' + esc(u.role) + '</td><td>' + (u.disabled ? 'disabled' : u.locked ? 'locked' : 'active') + (u.mustChangePassword ? ' · must change password' : '') + '</td><td>' +
-        '<form class="inline" data-manage="' + esc(u.username) + '"><label>Reason<input name="reason" required' + field('manageUsers') + '></label>' + roleSelect('role', u.role) +
+        '<form class="inline" data-manage="' + esc(u.username) + '"><label>Reason<input name="reason" required' + guard('manageUsers') + '></label>' + roleSelect('role', u.role) +
         '<button type="submit" class="action" name="op" value="role" data-need="manageUsers"' + guard('manageUsers') + '>Set role</button>' +
         '<button type="submit" class="action secondary" name="op" value="reset-password" data-need="manageUsers"' + guard('manageUsers') + '>New password</button>' +
         (u.disabled ? '' : '<button type="submit" class="action secondary" name="op" value="disable" data-need="manageUsers"' + guard('manageUsers') + '>Disable</button>') +
         '<span class="error" role="alert"></span></form></td></tr>',
       )
       .join('') +
-    '</table><h3>New user</h3><form class="inline" id="new-user"><label>User name<input name="username" required' + field('manageUsers') + '></label><label>Full name (printed on signatures)<input name="fullName" required' + field('manageUsers') + '></label>' +
-    '<label>Role' + roleSelect('role', 'viewer') + '</label><label>Reason<input name="reason"' + field('manageUsers') + '></label>' + actionButton('manageUsers', 'Create user') + '<span class="error" role="alert"></span></form></section>';
+    '</table><h3>New user</h3><form class="inline" id="new-user"><label>User name<input name="username" required' + guard('manageUsers') + '></label><label>Full name (printed on signatures)<input name="fullName" required' + guard('manageUsers') + '></label>' +
+    '<label>Role' + roleSelect('role', 'viewer') + '</label><label>Reason<input name="reason"' + guard('manageUsers') + '></label>' + actionButton('manageUsers', 'Create user') + '<span class="error" role="alert"></span></form></section>';
   const showOneTime = (r) => {
     setTimeout(() => ($('#one-time').innerHTML = '<p class="notice">One-time password for <strong>' + esc(r.user.username) + '</strong>: <code data-testid="one-time-password">' + esc(r.oneTimePassword) + '</code> — shown once; the user must change it at first sign-in.</p>'), 0);
   };
@@ -736,7 +733,7 @@ RENDER.models = async (main) => {
         '<tr data-model="' + esc(m.key) + '"><td>' + esc(m.name) + '<div class="meta">' + esc(m.path) + '</div></td><td>' + esc(m.version) + '</td><td><code>' + esc(m.sha256.slice(0, 16)) + '…</code></td><td>' + esc(m.task) + ' · ' + esc(m.health) +
         '</td><td>' + m.usedBy.map(esc).join('<br>') + '</td><td>' + (m.validation ? Object.entries(m.validation).map(([k, v]) => esc(k) + ': ' + esc(typeof v === 'number' ? +v.toFixed(4) : v)).join('<br>') : '<span class="meta">no validation report</span>') +
         '</td><td>' + (m.approvals.length ? m.approvals.map(signatureLine).join('') : '<span class="meta">not approved</span>') +
-        (m.active ? '' : '<form class="stack" data-approve="' + esc(m.key) + '"><label>Your password, to approve this exact file<input name="password" type="password" autocomplete="current-password" required' + field('activateModel') + '></label>' + actionButton('activateModel', 'Approve and activate') + '<span class="error" role="alert"></span></form>') +
+        (m.active ? '' : '<form class="stack" data-approve="' + esc(m.key) + '"><label>Your password, to approve this exact file<input name="password" type="password" autocomplete="current-password" required' + guard('activateModel') + '></label>' + actionButton('activateModel', 'Approve and activate') + '<span class="error" role="alert"></span></form>') +
         '</td></tr>',
       )
       .join('') +
