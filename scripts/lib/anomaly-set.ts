@@ -8,7 +8,11 @@ import { join } from 'node:path';
 import { planPockets, renderBlister, type BlisterExtras, type PocketContent } from './render-blister.js';
 import { Rng } from './rng.js';
 
-export const BLISTER_DEFECTS = ['missing_tablet', 'broken_tablet', 'wrong_colour', 'foreign_particle', 'damaged_foil'] as const;
+/**
+ * The issue's "broken or chipped tablet" is two folders: a wedge broken off and a small chip out of
+ * the rim are found (and missed) very differently, and a validation report should say which.
+ */
+export const BLISTER_DEFECTS = ['missing_tablet', 'broken_tablet', 'chipped_tablet', 'wrong_colour', 'foreign_particle', 'damaged_foil'] as const;
 export type BlisterDefect = (typeof BLISTER_DEFECTS)[number];
 
 /** One image of `kind`: a good card, or a card with exactly one defect of that type. */
@@ -24,9 +28,12 @@ export async function renderSample(seed: number, kind: BlisterDefect | 'good'): 
       plan = plan.map((p, i) => (i === pocket ? 'empty_pocket' : p));
       break;
     case 'broken_tablet':
-      // Half broken (a wedge gone), half chipped (a small bite out of the rim).
-      if (rng.chance(0.5)) plan = plan.map((p, i) => (i === pocket ? 'broken_tablet' : p));
-      else extras.chip = pocket;
+      // A wedge gone.
+      plan = plan.map((p, i) => (i === pocket ? 'broken_tablet' : p));
+      break;
+    case 'chipped_tablet':
+      // A small bite (4–7 px radius) out of the rim.
+      extras.chip = pocket;
       break;
     case 'wrong_colour':
       extras.wrongColour = pocket;

@@ -9,8 +9,9 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
 import { ErrorCode, LinesideError } from '../domain/errors.js';
-import { fitPadim, rawScore, type FeatureMaps } from '../vision/anomaly/padim.fit.js';
-import { buildFeatureModel, buildPadimModel, featureSize, FEATURES, type PadimGeometry } from '../vision/anomaly/padim.graph.js';
+import { fitPadim, rawScore, type FeatureMaps, type FitResult } from '../vision/anomaly/padim.fit.js';
+import { buildFeatureModel, buildPadimModel, buildPoseModel, featureSize, FEATURES, LOCAL, PATCH, POOL, STRIDE, type PadimGeometry } from '../vision/anomaly/padim.graph.js';
+import { otsu, type Registration } from '../vision/anomaly/register.graph.js';
 import type { ManifestInput } from '../vision/manifest.js';
 import { Model } from '../vision/model.js';
 import { decodeRgb, prepareInput, type InputSpec } from '../vision/preprocess.js';
@@ -20,10 +21,14 @@ import { mapLimit } from '../vision/tiling.js';
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png'] as const;
 /** Fewer good parts than this cannot give a per-location variance worth the name. */
 export const MIN_TEACH_IMAGES = 10;
-/** Model input width; the height keeps the images' aspect. Half of the 640-px fixture cameras. */
-const INPUT_WIDTH = 320;
-/** Alignment search: ±5 cells of 2 input pixels = ±20 pixels of a 640-px image (conveyor jitter plus a slight rotation). */
-const RADIUS = 5;
+/** Model input width; the height keeps the images' aspect. */
+const INPUT_WIDTH = 640;
+/** Residual alignment search after registration: ±1 cell of STRIDE · POOL = 4 input pixels. */
+const RADIUS = 1;
+/** Margin around the part's equivalent rectangle in the canonical window, input pixels. */
+const WINDOW_MARGIN = 16;
+/** Below this elongation ((μ20 − μ02) / (μ20 + μ02)) the part's axis is not trusted and only its position is registered. */
+const MIN_ELONGATION = 0.15;
 /** Every CALIBRATION_EVERY-th teaching image is held back from the first fit to set the threshold. */
 const CALIBRATION_EVERY = 5;
 /** Threshold = margin × the worst held-back good score. */
@@ -62,8 +67,9 @@ export async function teach(opts: TeachOptions): Promise<TeachResult> {
   const images = await Promise.all(files.map((f) => readFile(f)));
   const first = await decodeRgb(images[0]!);
   const height = Math.max(16, 2 * Math.round((INPUT_WIDTH * first.raw.height) / first.raw.width / 2));
-  const geometry: PadimGeometry = { width: INPUT_WIDTH, height, radius: RADIUS };
   const spec: InputSpec = { name: 'image', width: INPUT_WIDTH, height, layout: 'NCHW', channels: 'RGB', scale: '0-255', mean: [0, 0, 0], std: [1, 1, 1], resize: 'stretch', letterboxAlign: 'center', padValue: 114 };
+  const register = await chooseRegistration(images, spec, opts.images);
+  const geometry: PadimGeometry = { width: INPUT_WIDTH, height, radius: RADIUS, register };
   const features = await extractFeatures(images, spec, geometry);
   const { fw, fh } = featureSize(geometry);
 
@@ -71,10 +77,11 @@ export async function teach(opts: TeachOptions): Promise<TeachResult> {
   const held = features.maps.filter((_, i) => i % CALIBRATION_EVERY === CALIBRATION_EVERY - 1);
   const fitFold = features.maps.filter((_, i) => i % CALIBRATION_EVERY !== CALIBRATION_EVERY - 1);
   const trial = fitPadim({ fw, fh, maps: fitFold }, geometry);
-  const calibrationScores = held.map((m) => rawScore(m, trial, fw, fh, RADIUS));
+  const roiTrial = withRoi(trial, features.roi);
+  const calibrationScores = held.map((m) => rawScore(m, roiTrial, fw, fh, RADIUS));
   const raw = MARGIN * Math.max(...calibrationScores);
   const rule = `${MARGIN} × the highest score of ${held.length} good teaching images held back from a fit on the other ${fitFold.length} (every ${CALIBRATION_EVERY}th image); then refit on all ${files.length}`;
-  const stats = fitPadim(features, geometry);
+  const stats = withRoi(fitPadim(features, geometry), features.roi);
 
   const hashes = await Promise.all(images.map((b, i) => ({ file: basename(files[i]!), sha256: createHash('sha256').update(b).digest('hex') })));
   const setDigest = createHash('sha256').update(hashes.map((h) => `${h.sha256}  ${h.file}\n`).join('')).digest('hex');
@@ -97,7 +104,8 @@ export async function teach(opts: TeachOptions): Promise<TeachResult> {
     provenance: {
       tool: 'lineside teach',
       station: opts.station,
-      method: `PaDiM-style: per-location mean and shrunk diagonal variance of ${FEATURES} patch features (R, G, B mean and sd over 8×8 input pixels, stride 2, relative to the 72×72 surround), with a ±${RADIUS}-cell alignment search; score = max Mahalanobis distance`,
+      method: `PaDiM-style on the registered part: the part is found as a blob (threshold ${register.threshold.toFixed(1)}, ${register.polarity > 0 ? 'brighter' : 'darker'} than its background), its centroid${register.rotate ? ' and principal axis (±45°)' : ''} resample it into an upright ${register.width}×${register.height} window; per-location mean and shrunk diagonal variance of ${FEATURES} patch features (R, G, B mean and sd over ${PATCH}×${PATCH} pixels of the window downsampled ${POOL}×, stride ${STRIDE}, relative to the ${LOCAL}×${LOCAL} surround), with a ±${RADIUS}-cell residual alignment search; score = max smoothed Mahalanobis distance`,
+      registration: register,
       imagesFolder: opts.images,
       images: files.length,
       imagesDigest: setDigest,
@@ -117,21 +125,93 @@ export async function teach(opts: TeachOptions): Promise<TeachResult> {
   return { model: opts.out, manifest: manifestPath, sha256, images: files.length, threshold: { raw, rule, calibrationScores }, seconds: (performance.now() - t0) / 1000 };
 }
 
-/** Runs the feature graph (the model's own first ops) through the ONNX runner on every image. */
-async function extractFeatures(images: readonly Buffer[], spec: InputSpec, g: PadimGeometry): Promise<FeatureMaps> {
+/**
+ * How the part is found: Otsu's threshold over the teaching images' cell greys, the polarity the
+ * image centre has, then the pose of every image under it for the window size and whether the
+ * part is elongated enough to register its angle. Refuses images in which no part stands out.
+ */
+async function chooseRegistration(images: readonly Buffer[], spec: InputSpec, folder: string): Promise<Registration> {
+  const size = { width: spec.width, height: spec.height };
+  const probe = { threshold: 128, polarity: 1 as const, rotate: false };
+  const cells = await runGraph(buildPoseModel(size, probe), images.slice(0, 20), spec);
+  const greys = cells.flatMap((o) => Array.from(o.reg_cells!));
+  const threshold = otsu(greys);
+  const cw = Math.floor(spec.width / 4);
+  const ch = Math.floor(spec.height / 4);
+  let centre = 0;
+  let n = 0;
+  for (const o of cells) {
+    for (let y = Math.floor(ch / 3); y < Math.ceil((2 * ch) / 3); y++) {
+      for (let x = Math.floor(cw / 3); x < Math.ceil((2 * cw) / 3); x++, n++) centre += o.reg_cells![y * cw + x]!;
+    }
+  }
+  const polarity = centre / n >= threshold ? 1 : -1;
+  const poses = await runGraph(buildPoseModel(size, { threshold, polarity, rotate: true }), images, spec);
+  const median = (k: string): number => {
+    const v = poses.map((o) => o[k]![0]!).sort((a, b) => a - b);
+    return v[Math.floor(v.length / 2)]!;
+  };
+  const area = median('area');
+  if (!(area > 0.02 && area < 0.9)) {
+    throw new LinesideError(
+      ErrorCode.badRequest,
+      `images folder ${folder}: no part stands out from the background (the part covers ${(100 * area).toFixed(0)} % of the image at grey threshold ${threshold.toFixed(0)}); teaching registers the part as a blob, so the camera must see the whole part against a contrasting background`,
+    );
+  }
+  const mu20 = median('mu20');
+  const mu02 = median('mu02');
+  const even = (v: number): number => 8 * Math.ceil(v / 8);
+  const width = Math.min(even(2 * (Math.sqrt(3 * mu20) + WINDOW_MARGIN)), even(spec.width));
+  const height = Math.min(even(2 * (Math.sqrt(3 * mu02) + WINDOW_MARGIN)), even(spec.height));
+  const rotate = Math.abs(mu20 - mu02) / (mu20 + mu02) >= MIN_ELONGATION;
+  if ((width / POOL - PATCH) / STRIDE < 4 * SMOOTH_MIN || (height / POOL - PATCH) / STRIDE < 4 * SMOOTH_MIN) {
+    throw new LinesideError(ErrorCode.badRequest, `images folder ${folder}: the part is only ${width}×${height} pixels at model scale; use images in which the part fills more of the frame`);
+  }
+  return { threshold, polarity, rotate, width, height };
+}
+
+const SMOOTH_MIN = 2;
+
+/** Weights zeroed outside the scored region (every channel of a location). */
+function withRoi(fit: FitResult, roi: Float32Array): FitResult {
+  const plane = roi.length;
+  return { mean: fit.mean, weight: fit.weight.map((w, i) => w * roi[i % plane]!) };
+}
+
+/** Runs a graph (the model's own ops) through the ONNX runner on every image; the outputs by name. */
+async function runGraph(bytes: Uint8Array, images: readonly Buffer[], spec: InputSpec): Promise<Array<Record<string, Float32Array>>> {
   const dir = await mkdtemp(join(tmpdir(), 'lineside-teach-'));
-  const path = join(dir, 'features.onnx');
-  await writeFile(path, buildFeatureModel(g));
+  const path = join(dir, 'graph.onnx');
+  await writeFile(path, bytes);
   const runner = await createRunner(path, { workers: 2, threads: 1 });
   try {
-    const maps = await mapLimit(images, 4, async (img) => {
-        const input = await prepareInput(img, spec);
-        const out = await runner.run({ data: input.tensor, dims: [...input.dims] });
-        return out.outputs.features!.data;
+    return await mapLimit(images, 4, async (img) => {
+      const input = await prepareInput(img, spec);
+      const out = await runner.run({ data: input.tensor, dims: [...input.dims] });
+      return Object.fromEntries(Object.entries(out.outputs).map(([k, t]) => [k, t.data as Float32Array]));
     });
-    return { ...featureSize(g), maps };
   } finally {
     await runner.close();
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/** Runs the feature graph (the model's own first ops, registration included) on every image. */
+async function extractFeatures(images: readonly Buffer[], spec: InputSpec, g: PadimGeometry): Promise<FeatureMaps & { roi: Float32Array }> {
+  const outs = await runGraph(buildFeatureModel(g), images, spec);
+  const { fw, fh } = featureSize(g);
+  // Scored: the patches that are the part in (nearly) every teaching image. Patches across its
+  // outline mix in the background, whose blanked grey does not follow the lighting.
+  const roi = new Float32Array(fw * fh).fill(1);
+  if (g.register) {
+    for (let p = 0; p < roi.length; p++) {
+      let s = 0;
+      for (const o of outs) s += o.coverage![p]!;
+      roi[p] = s / outs.length >= ROI_COVERAGE ? 1 : 0;
+    }
+  }
+  return { fw, fh, maps: outs.map((o) => o.features!), roi };
+}
+
+/** A patch is scored when on average this share of it is the part. */
+const ROI_COVERAGE = 0.95;

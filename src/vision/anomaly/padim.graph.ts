@@ -1,22 +1,29 @@
 /**
- * The taught anomaly model as an ONNX graph (PaDiM-style, with a local alignment search):
+ * The taught anomaly model as an ONNX graph (PaDiM-style, on the registered part):
  *
- *   features F = per 8×8 patch (stride 2, model-input pixels) mean and standard deviation of R, G, B,
- *                as percent of the 72×72 surround's mean (lighting cancels)
- *   d²(x)      = Σ_c (F_c(x + s*) − μ_c(x))² · w_c(x), s* = the shift in ±R cells minimising Σ_x d²
- *   anomaly_map = clip(√d² / (2 · threshold), 0, 1)   — so 0.5 is the taught threshold
- *   pred_score  = max of anomaly_map
+ *   registration = the part found as a blob, resampled upright and centred (register.graph.ts)
+ *   features F   = per patch, R, G, B mean and standard deviation over 8×8 pixels of the part
+ *                  downsampled 2× (16×16 camera-scale pixels) and over 8×8 pixels at full
+ *                  resolution, on one grid every 4 pixels, as percent of the 72×72 (downsampled)
+ *                  surround's mean, so lighting cancels
+ *   d²(x)        = Σ_c (F_c(x + s*) − μ_c(x))² · w_c(x), s* = the shift in ±R cells minimising Σ_x d²
+ *   anomaly_map  = clip(√(box-smoothed d²) / (2 · threshold), 0, 1) — so 0.5 is the taught threshold —
+ *                  resampled back onto the camera image
+ *   pred_score   = max of the map (before resampling)
  *
- * μ and w (inverse shrunk variance) are per patch location, learnt from good parts only. The global
- * shift search registers the card (conveyor jitter) inside the graph; it is the same search the fit
- * uses to align its teaching images. A per-location search was tried first: it let a speck on the
- * foil match a pocket rim nearby and hid it.
+ * μ and w (inverse shrunk variance, zero outside the part's outline) are per location, learnt from
+ * good parts only. The residual shift search mops up what registration leaves (a pixel or two). A
+ * per-location search was tried first: it let a speck on the foil match a pocket rim nearby and hid it.
  */
 import { attr, GraphBuilder } from '../onnx-writer/onnx-writer.js';
+import { addMapToImage, addPose, addRegistration, CELL, type PoseTensors, type Registration } from './register.graph.js';
 
 export const PATCH = 8;
 export const STRIDE = 2;
-export const FEATURES = 6;
+/** Box downsampling of the (registered) image before the coarse features. */
+export const POOL = 2;
+/** R, G, B mean and sd of the coarse patch, and again of the fine patch at full resolution. */
+export const FEATURES = 12;
 /** Side of the surround each patch is normalised by (model-input pixels; PATCH + an even margin). */
 export const LOCAL = 72;
 /** Box smoothing of the distance map, in cells. */
@@ -26,12 +33,23 @@ export interface PadimGeometry {
   /** Model input size (the manifest's input.width/height). */
   readonly width: number;
   readonly height: number;
-  /** Alignment search radius in feature cells (each STRIDE input pixels). */
+  /** Alignment search radius in feature cells (each STRIDE · pool input pixels). */
   readonly radius: number;
+  /** Part registration into a canonical window before the features (none: the whole input as it is). */
+  readonly register?: Registration;
+}
+
+/** Size of the image the features are computed on: the canonical window (or input), downsampled. */
+export function featureInputSize(g: PadimGeometry): { width: number; height: number } {
+  const pool = POOL;
+  const w = g.register?.width ?? g.width;
+  const h = g.register?.height ?? g.height;
+  return { width: Math.floor(w / pool), height: Math.floor(h / pool) };
 }
 
 export function featureSize(g: PadimGeometry): { fw: number; fh: number } {
-  return { fw: Math.floor((g.width - PATCH) / STRIDE) + 1, fh: Math.floor((g.height - PATCH) / STRIDE) + 1 };
+  const { width, height } = featureInputSize(g);
+  return { fw: Math.floor((width - PATCH) / STRIDE) + 1, fh: Math.floor((height - PATCH) / STRIDE) + 1 };
 }
 
 export interface PadimStats {
@@ -44,39 +62,81 @@ export interface PadimStats {
 }
 
 /** Adds the feature extractor to `b`, reading input "image" [1,3,H,W]; returns the feature tensor's name. */
-function addFeatures(b: GraphBuilder, g: PadimGeometry): string {
+function addFeatures(b: GraphBuilder, g: PadimGeometry): { features: string; pose?: PoseTensors } {
   b.input('image', [1, 3, g.height, g.width]);
-  const pool = { kernel_shape: attr.ints([PATCH, PATCH]), strides: attr.ints([STRIDE, STRIDE]) };
-  const sq = b.node('Mul', ['image', 'image'], ['image_sq']);
-  const mean = b.node('AveragePool', ['image'], ['patch_mean'], pool);
-  const meanSq = b.node('AveragePool', [sq], ['patch_mean_sq'], pool);
-  const m2 = b.node('Mul', [mean, mean], ['patch_mean_2']);
-  const variance = b.node('Relu', [b.node('Sub', [meanSq, m2], ['patch_var_raw'])], ['patch_var']);
-  const eps = b.floatTensor('var_eps', [], [1e-3]);
-  const sd = b.node('Sqrt', [b.node('Add', [variance, eps], ['patch_var_eps'])], ['patch_sd']);
+  const reg = g.register ? addRegistration(b, 'image', g, g.register) : undefined;
+  const full = reg?.canonical ?? 'image';
+  const src = b.node('AveragePool', [full], ['feature_input'], { kernel_shape: attr.ints([POOL, POOL]), strides: attr.ints([POOL, POOL]) });
+  const { mean, sd } = addPatchStats(b, src, PATCH, STRIDE, 'patch');
   // Lighting: each patch relative to its surroundings (percent of the LOCAL-pixel mean around it), so
   // exposure, lamp gradients and vignetting cancel and only local contrast and colour remain.
   const pad = (LOCAL - PATCH) / 2;
-  const local = b.node('AveragePool', ['image'], ['local_mean'], { kernel_shape: attr.ints([LOCAL, LOCAL]), strides: attr.ints([STRIDE, STRIDE]), pads: attr.ints([pad, pad, pad, pad]) });
+  const local = b.node('AveragePool', [src], ['local_mean'], { kernel_shape: attr.ints([LOCAL, LOCAL]), strides: attr.ints([STRIDE, STRIDE]), pads: attr.ints([pad, pad, pad, pad]) });
   const gain = b.node('Div', [b.floatTensor('percent', [], [100]), b.node('Add', [local, b.floatTensor('local_eps', [], [1])], ['local_mean_eps'])], ['local_gain']);
-  const relMean = b.node('Mul', [mean, gain], ['rel_mean']);
-  const relSd = b.node('Mul', [sd, gain], ['rel_sd']);
-  return b.node('Concat', [relMean, relSd], ['features'], { axis: attr.int(1) });
+  const parts = [b.node('Mul', [mean, gain], ['rel_mean']), b.node('Mul', [sd, gain], ['rel_sd'])];
+  // The same grid at full resolution: PATCH × PATCH pixels centred where each coarse patch is, for
+  // what is smaller than a coarse patch (a speck, a chip out of a tablet's rim).
+  const { fw, fh } = featureSize(g);
+  const off = (POOL * PATCH - PATCH) / 2;
+  const shifted = b.node('Slice', [full, b.int64Tensor('fine_start', [2], [off, off]), b.int64Tensor('fine_end', [2], [1 << 30, 1 << 30]), b.int64Tensor('fine_axes', [2], [2, 3])], ['fine_input']);
+  const fine = addPatchStats(b, shifted, PATCH, STRIDE * POOL, 'fine');
+  const crop = (t: string, name: string): string =>
+    b.node('Slice', [t, b.int64Tensor(`${name}_s`, [2], [0, 0]), b.int64Tensor(`${name}_e`, [2], [fh, fw]), b.int64Tensor(`${name}_a`, [2], [2, 3])], [name]);
+  parts.push(b.node('Mul', [crop(fine.mean, 'fine_mean_c'), gain], ['rel_fine_mean']), b.node('Mul', [crop(fine.sd, 'fine_sd_c'), gain], ['rel_fine_sd']));
+  return { features: b.node('Concat', parts, ['features'], { axis: attr.int(1) }), pose: reg?.pose };
 }
 
-/** Just the features [1, 6, fh, fw]: what the fit reads, computed by the very ops the model runs. */
+/** Mean and standard deviation of each channel over `patch` × `patch` windows every `stride` pixels. */
+function addPatchStats(b: GraphBuilder, src: string, patch: number, stride: number, prefix: string): { mean: string; sd: string } {
+  const pool = { kernel_shape: attr.ints([patch, patch]), strides: attr.ints([stride, stride]) };
+  const sq = b.node('Mul', [src, src], [`${prefix}_sq`]);
+  const mean = b.node('AveragePool', [src], [`${prefix}_mean`], pool);
+  const meanSq = b.node('AveragePool', [sq], [`${prefix}_mean_sq`], pool);
+  const m2 = b.node('Mul', [mean, mean], [`${prefix}_mean_2`]);
+  const variance = b.node('Relu', [b.node('Sub', [meanSq, m2], [`${prefix}_var_raw`])], [`${prefix}_var`]);
+  const sd = b.node('Sqrt', [b.node('Add', [variance, b.floatTensor(`${prefix}_var_eps`, [], [1e-3])], [`${prefix}_var_eps_add`])], [`${prefix}_sd`]);
+  return { mean, sd };
+}
+
+/**
+ * The pose probe teaching runs first: the 4×4-cell grey image (to choose the threshold on) and the
+ * blob's centroid, angle, moments and area under a given threshold.
+ */
+export function buildPoseModel(size: { width: number; height: number }, reg: Pick<Registration, 'threshold' | 'polarity' | 'rotate'>): Uint8Array {
+  const b = new GraphBuilder('padim_pose');
+  b.input('image', [1, 3, size.height, size.width]);
+  const p = addPose(b, 'image', size, reg);
+  for (const [name, t] of Object.entries({ cx: p.cx, cy: p.cy, angle: p.angle, mu20: p.mu20, mu02: p.mu02, area: p.area })) {
+    b.node('Reshape', [t, b.int64Tensor(`${name}_shape`, [1], [1])], [name]);
+    b.output(name, [1]);
+  }
+  b.output(p.cells, [1, 1, Math.floor(size.height / CELL), Math.floor(size.width / CELL)]);
+  return b.encode({ docString: 'lineside teach: part pose probe (teaching only)' });
+}
+
+/**
+ * Just the features [1, 6, fh, fw]: what the fit reads, computed by the very ops the model runs;
+ * with registration also the share of each patch that is the part (`coverage` [1, 1, fh, fw]).
+ */
 export function buildFeatureModel(g: PadimGeometry): Uint8Array {
   const b = new GraphBuilder('padim_features');
   addFeatures(b, g);
   const { fw, fh } = featureSize(g);
   b.output('features', [1, FEATURES, fh, fw]);
+  if (g.register) {
+    const down = POOL;
+    let fg = 'reg_px_fg';
+    if (down > 1) fg = b.node('AveragePool', [fg], ['coverage_input'], { kernel_shape: attr.ints([down, down]), strides: attr.ints([down, down]) });
+    b.node('AveragePool', [fg], ['coverage'], { kernel_shape: attr.ints([PATCH, PATCH]), strides: attr.ints([STRIDE, STRIDE]) });
+    b.output('coverage', [1, 1, fh, fw]);
+  }
   return b.encode({ docString: 'lineside teach: patch colour features (fit only)' });
 }
 
 /** The whole model: features, alignment search, Mahalanobis map, normalised map and score. */
 export function buildPadimModel(g: PadimGeometry, stats: PadimStats, metadata: Record<string, string>): Uint8Array {
   const b = new GraphBuilder('padim_anomaly');
-  const features = addFeatures(b, g);
+  const { features, pose } = addFeatures(b, g);
   const { fw, fh } = featureSize(g);
   const r = g.radius;
   const mu = b.floatTensor('mu', [1, FEATURES, fh, fw], stats.mean);
@@ -109,10 +169,18 @@ export function buildPadimModel(g: PadimGeometry, stats: PadimStats, metadata: R
   const smooth = b.node('AveragePool', [best], ['d2_smooth'], { kernel_shape: attr.ints([SMOOTH, SMOOTH]), strides: attr.ints([1, 1]), pads: attr.ints([half, half, half, half]) });
   const raw = b.node('Sqrt', [smooth], ['raw_map']);
   const scaled = b.node('Mul', [raw, b.floatTensor('norm_scale', [], [1 / (2 * stats.threshold)])], ['scaled_map']);
-  b.node('Clip', [scaled, b.floatTensor('clip_min', [], [0]), b.floatTensor('clip_max', [], [1])], ['anomaly_map']);
-  const peak = b.node('ReduceMax', ['anomaly_map'], ['peak'], { axes: attr.ints([1, 2, 3]), keepdims: attr.int(0) });
+  const clipped = b.node('Clip', [scaled, b.floatTensor('clip_min', [], [0]), b.floatTensor('clip_max', [], [1])], [g.register ? 'canonical_map' : 'anomaly_map']);
+  const peak = b.node('ReduceMax', [clipped], ['peak'], { axes: attr.ints([1, 2, 3]), keepdims: attr.int(0) });
   b.node('Reshape', [peak, b.int64Tensor('score_shape', [1], [1])], ['pred_score']);
   b.output('pred_score', [1]);
-  b.output('anomaly_map', [1, 1, fh, fw]);
+  if (g.register && pose) {
+    // The map goes back onto the camera's image, so the evidence marks the defect where it is.
+    const down = POOL;
+    const step = STRIDE * down;
+    addMapToImage(b, clipped, { mw: fw, mh: fh, step, origin: (down * PATCH) / 2 - step / 2 }, g, g.register, pose, 'anomaly_map');
+    b.output('anomaly_map', [1, 1, Math.floor(g.height / CELL), Math.floor(g.width / CELL)]);
+  } else {
+    b.output('anomaly_map', [1, 1, fh, fw]);
+  }
   return b.encode({ docString: 'lineside teach: PaDiM-style patch colour statistics from good parts, normalised so 0.5 is the threshold', metadata });
 }

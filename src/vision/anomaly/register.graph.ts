@@ -1,0 +1,195 @@
+/**
+ * Part registration inside the anomaly model ("fixturing", as a locate tool fixtures an inspection):
+ * the part is found as a blob against its background, and its centroid and principal axis — from
+ * the blob's image moments — define a rigid transform that resamples the part into a canonical,
+ * upright window before any feature is computed. Conveyor jitter and a slight rotation then no
+ * longer reach the per-location statistics.
+ *
+ *   mask      = sigmoid(polarity · (grey₄ − T) / SOFTNESS)      grey averaged over 4×4 cells
+ *   centroid  = Σ mask · (x, y) / Σ mask
+ *   angle     = ½ · atan(2 μ₁₁ / (μ₂₀ − μ₀₂))                    (0 when the part is too round to say)
+ *   canonical = GridSample(image, centroid + R(angle) · (u, v))  bilinear, border padding
+ *
+ * Angles are limited to ±45° by the arctangent: enough for a card on a conveyor or a vial in a
+ * star wheel, and the taught model says so in its manifest.
+ */
+import { attr, type GraphBuilder } from '../onnx-writer/onnx-writer.js';
+
+/** Cell side for the blob moments, in model-input pixels. */
+export const CELL = 4;
+/** Width of the soft threshold, grey levels: a noisy edge pixel counts partly, never flips. */
+const SOFTNESS = 6;
+
+export interface Registration {
+  /** Grey level separating part from background (0–255). */
+  readonly threshold: number;
+  /** 1 when the part is brighter than its background, -1 when darker. */
+  readonly polarity: 1 | -1;
+  /** Rotate to the principal axis (false for a part too round for its axis to mean anything). */
+  readonly rotate: boolean;
+  /** Canonical window in model-input pixels (the part, upright and centred, plus a margin). */
+  readonly width: number;
+  readonly height: number;
+}
+
+export interface Pose {
+  readonly cx: number;
+  readonly cy: number;
+  readonly angle: number;
+  /** Second central moments (input pixels²) and the blob's area share of the image. */
+  readonly mu20: number;
+  readonly mu02: number;
+  readonly area: number;
+}
+
+function cellCoordinates(w: number, h: number): { xs: Float32Array; ys: Float32Array; cw: number; ch: number } {
+  const cw = Math.floor(w / CELL);
+  const ch = Math.floor(h / CELL);
+  const xs = new Float32Array(cw * ch);
+  const ys = new Float32Array(cw * ch);
+  for (let y = 0; y < ch; y++) {
+    for (let x = 0; x < cw; x++) {
+      // Continuous coordinates, pixel i covering [i, i + 1): a cell's centre.
+      xs[y * cw + x] = CELL * x + CELL / 2;
+      ys[y * cw + x] = CELL * y + CELL / 2;
+    }
+  }
+  return { xs, ys, cw, ch };
+}
+
+/** The 4×4-cell grey image [1,1,h/4,w/4] of input `image` [1,3,h,w] (what the threshold is chosen on). */
+export function addCellGrey(b: GraphBuilder, image: string): string {
+  const grey = b.node('ReduceMean', [image], ['reg_grey'], { axes: attr.ints([1]), keepdims: attr.int(1) });
+  return b.node('AveragePool', [grey], ['reg_cells'], { kernel_shape: attr.ints([CELL, CELL]), strides: attr.ints([CELL, CELL]) });
+}
+
+/**
+ * Adds the pose estimate; returns the names of the [1,1,1,1] tensors cx, cy (input pixels),
+ * cos and sin of the angle, plus the moments for teaching.
+ */
+export function addPose(
+  b: GraphBuilder,
+  image: string,
+  size: { width: number; height: number },
+  reg: Pick<Registration, 'threshold' | 'polarity' | 'rotate'>,
+): { cx: string; cy: string; cos: string; sin: string; angle: string; mu20: string; mu02: string; area: string; cells: string } {
+  const { xs, ys, cw, ch } = cellCoordinates(size.width, size.height);
+  const cells = addCellGrey(b, image);
+  const centred = b.node('Sub', [cells, b.floatTensor('reg_threshold', [], [reg.threshold])], ['reg_centred']);
+  const mask = b.node('Sigmoid', [b.node('Mul', [centred, b.floatTensor('reg_gain', [], [reg.polarity / SOFTNESS])], ['reg_logit'])], ['reg_mask']);
+  const X = b.floatTensor('reg_x', [1, 1, ch, cw], xs);
+  const Y = b.floatTensor('reg_y', [1, 1, ch, cw], ys);
+  const axes = b.int64Tensor('reg_axes', [2], [2, 3]);
+  const sum = (t: string, name: string): string => b.node('ReduceSum', [t, axes], [name], { keepdims: attr.int(1) });
+  const m00 = b.node('Add', [sum(mask, 'reg_m00_raw'), b.floatTensor('reg_eps', [], [1e-3])], ['reg_m00']);
+  const mean = (t: string, name: string): string => b.node('Div', [sum(b.node('Mul', [mask, t], [`${name}_w`]), `${name}_sum`), m00], [name]);
+  const cx = mean(X, 'reg_cx');
+  const cy = mean(Y, 'reg_cy');
+  const dx = b.node('Sub', [X, cx], ['reg_dx']);
+  const dy = b.node('Sub', [Y, cy], ['reg_dy']);
+  const mu20 = mean(b.node('Mul', [dx, dx], ['reg_dxx']), 'reg_mu20');
+  const mu02 = mean(b.node('Mul', [dy, dy], ['reg_dyy']), 'reg_mu02');
+  const mu11 = mean(b.node('Mul', [dx, dy], ['reg_dxy']), 'reg_mu11');
+  const area = b.node('Div', [m00, b.floatTensor('reg_cells_n', [], [cw * ch])], ['reg_area']);
+  let angle: string;
+  if (reg.rotate) {
+    const ratio = b.node('Div', [b.node('Add', [mu11, mu11], ['reg_2mu11']), b.node('Sub', [mu20, mu02], ['reg_mu_diff'])], ['reg_ratio']);
+    angle = b.node('Mul', [b.node('Atan', [ratio], ['reg_2angle']), b.floatTensor('reg_half', [], [0.5])], ['reg_angle']);
+  } else {
+    angle = b.node('Mul', [mu11, b.floatTensor('reg_zero', [], [0])], ['reg_angle']);
+  }
+  const cos = b.node('Cos', [angle], ['reg_cos']);
+  const sin = b.node('Sin', [angle], ['reg_sin']);
+  return { cx, cy, cos, sin, angle, mu20, mu02, area, cells };
+}
+
+export type PoseTensors = ReturnType<typeof addPose>;
+
+/** Adds the resampling into the canonical window; returns the [1,3,height,width] canonical image and the pose it used. */
+export function addRegistration(b: GraphBuilder, image: string, size: { width: number; height: number }, reg: Registration): { canonical: string; pose: PoseTensors } {
+  const pose = addPose(b, image, size, reg);
+  // Canonical pixel centres relative to the window's centre, as a row and a column that broadcast.
+  const u = Float32Array.from({ length: reg.width }, (_, x) => x + 0.5 - reg.width / 2);
+  const v = Float32Array.from({ length: reg.height }, (_, y) => y + 0.5 - reg.height / 2);
+  const U = b.floatTensor('reg_u', [1, 1, reg.width, 1], u);
+  const V = b.floatTensor('reg_v', [1, reg.height, 1, 1], v);
+  const mul = (a: string, c: string, name: string): string => b.node('Mul', [a, c], [name]);
+  const gx = b.node('Add', [pose.cx, b.node('Sub', [mul(U, pose.cos, 'reg_ucos'), mul(V, pose.sin, 'reg_vsin')], ['reg_rx'])], ['reg_gx']);
+  const gy = b.node('Add', [pose.cy, b.node('Add', [mul(U, pose.sin, 'reg_usin'), mul(V, pose.cos, 'reg_vcos')], ['reg_ry'])], ['reg_gy']);
+  // align_corners = 0: −1 and +1 are the outer edges of the first and last pixel.
+  const one = b.floatTensor('reg_one', [], [1]);
+  const nx = b.node('Sub', [mul(gx, b.floatTensor('reg_sx', [], [2 / size.width]), 'reg_gx_s'), one], ['reg_nx']);
+  const ny = b.node('Sub', [mul(gy, b.floatTensor('reg_sy', [], [2 / size.height]), 'reg_gy_s'), one], ['reg_ny']);
+  const grid = b.node('Concat', [nx, ny], ['reg_grid'], { axis: attr.int(3) });
+  const sampled = b.node('GridSample', [image, grid], ['reg_sampled'], { mode: attr.string('bilinear'), padding_mode: attr.string('border'), align_corners: attr.int(0) });
+  // The background blanked to the threshold grey, softly: a conveyor's slats, a shadow or whatever
+  // lies beside the part is not the part, and its changes must not count as defects.
+  const grey = b.node('ReduceMean', [sampled], ['reg_px_grey'], { axes: attr.ints([1]), keepdims: attr.int(1) });
+  const t = b.floatTensor('reg_fill', [], [reg.threshold]);
+  const fg = b.node('Sigmoid', [b.node('Mul', [b.node('Sub', [grey, t], ['reg_px_centred']), b.floatTensor('reg_px_gain', [], [reg.polarity / SOFTNESS])], ['reg_px_logit'])], ['reg_px_fg']);
+  const kept = b.node('Mul', [b.node('Sub', [sampled, t], ['reg_px_off']), fg], ['reg_px_kept']);
+  return { canonical: b.node('Add', [kept, t], ['canonical']), pose };
+}
+
+/**
+ * Resamples a map computed on the canonical window back onto the model input, so its regions land
+ * where the defect is in the camera's image. `map` is [1,1,mh,mw]; its cell k spans canonical pixels
+ * origin + [k, k + 1) · step (from the window's corner); the result is [1,1,⌊H/CELL⌋,⌊W/CELL⌋], zero off the part.
+ */
+export function addMapToImage(
+  b: GraphBuilder,
+  map: string,
+  mapSize: { mw: number; mh: number; step: number; origin: number },
+  size: { width: number; height: number },
+  reg: Registration,
+  pose: PoseTensors,
+  out: string,
+): string {
+  const ow = Math.floor(size.width / CELL);
+  const oh = Math.floor(size.height / CELL);
+  const X = b.floatTensor('inv_x', [1, 1, ow, 1], Float32Array.from({ length: ow }, (_, x) => CELL * x + CELL / 2));
+  const Y = b.floatTensor('inv_y', [1, oh, 1, 1], Float32Array.from({ length: oh }, (_, y) => CELL * y + CELL / 2));
+  // Into the canonical frame: the inverse rotation about the centroid.
+  const dx = b.node('Sub', [X, pose.cx], ['inv_dx']);
+  const dy = b.node('Sub', [Y, pose.cy], ['inv_dy']);
+  const mul = (a: string, c: string, name: string): string => b.node('Mul', [a, c], [name]);
+  const u = b.node('Add', [mul(dx, pose.cos, 'inv_dxc'), mul(dy, pose.sin, 'inv_dys')], ['inv_u']);
+  const v = b.node('Sub', [mul(dy, pose.cos, 'inv_dyc'), mul(dx, pose.sin, 'inv_dxs')], ['inv_v']);
+  // Canonical pixel (from the window's corner) → map units (cell k spans [k, k + 1)) → [−1, 1].
+  const toMap = (t: string, half: number, cells: number, name: string): string => {
+    const px = b.node('Add', [t, b.floatTensor(`${name}_half`, [], [half - mapSize.origin])], [`${name}_px`]);
+    return b.node('Sub', [mul(px, b.floatTensor(`${name}_scale`, [], [2 / (mapSize.step * cells)]), `${name}_scaled`), b.floatTensor(`${name}_one`, [], [1])], [`${name}_n`]);
+  };
+  const nx = toMap(u, reg.width / 2, mapSize.mw, 'inv_nx');
+  const ny = toMap(v, reg.height / 2, mapSize.mh, 'inv_ny');
+  const grid = b.node('Concat', [nx, ny], ['inv_grid'], { axis: attr.int(3) });
+  return b.node('GridSample', [map, grid], [out], { mode: attr.string('bilinear'), padding_mode: attr.string('zeros'), align_corners: attr.int(0) });
+}
+
+/** Otsu's threshold over grey values (0–255): the split that maximises the between-class variance. */
+export function otsu(values: ArrayLike<number>): number {
+  const hist = new Float64Array(256);
+  for (let i = 0; i < values.length; i++) hist[Math.min(255, Math.max(0, Math.round(values[i]!)))]! += 1;
+  const total = values.length;
+  let sumAll = 0;
+  for (let t = 0; t < 256; t++) sumAll += t * hist[t]!;
+  let wB = 0;
+  let sumB = 0;
+  let best = 0;
+  let bestT = 127;
+  for (let t = 0; t < 256; t++) {
+    wB += hist[t]!;
+    if (wB === 0) continue;
+    const wF = total - wB;
+    if (wF === 0) break;
+    sumB += t * hist[t]!;
+    const mB = sumB / wB;
+    const mF = (sumAll - sumB) / wF;
+    const between = wB * wF * (mB - mF) ** 2;
+    if (between > best) {
+      best = between;
+      bestT = t + 0.5;
+    }
+  }
+  return bestT;
+}
