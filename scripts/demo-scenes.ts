@@ -65,8 +65,8 @@ async function writeGowningWalk(dir: string): Promise<void> {
     await writeFile(join(dir, file), r.jpeg);
     frames.push({ file, people, objects: r.objects });
   }
-  const truth = { scene: 'gowning-walk', generator: 'scripts/make-fixtures.ts', seed: ROOM_SEED, fps: GOWNING_WALK_FPS, cleanSide: CLEAN_SIDE, frames };
-  await writeFile(join(dir, 'labels.json'), `${JSON.stringify(truth, null, 1)}\n`);
+  const truth = { scene: 'gowning-walk', generator: 'scripts/make-fixtures.ts', seed: ROOM_SEED, fps: GOWNING_WALK_FPS, cleanSide: CLEAN_SIDE };
+  await writeFile(join(dir, 'labels.json'), oneLinePerItem(truth, 'frames', frames));
   console.log(`gowning-walk: ${frames.length} frames of one room`);
 }
 
@@ -92,9 +92,15 @@ async function writeHopperViews(dir: string, refDir: string): Promise<void> {
       views.push({ file, label: state.label, objects: state.objects });
     }
   }
-  const truth = { scene: 'hopper-views', generator: 'scripts/make-fixtures.ts', seed: HOPPER_SEED, equipment: 'HOP-1', reference: '../references/hop-1-clean.jpg', views };
-  await writeFile(join(dir, 'labels.json'), `${JSON.stringify(truth, null, 1)}\n`);
+  const truth = { scene: 'hopper-views', generator: 'scripts/make-fixtures.ts', seed: HOPPER_SEED, equipment: 'HOP-1', reference: '../references/hop-1-clean.jpg' };
+  await writeFile(join(dir, 'labels.json'), oneLinePerItem(truth, 'views', views));
   console.log(`hopper-views: ${views.length} views of HOP-1 and its clean reference`);
+}
+
+/** JSON with the header fields first and each frame or view on one line, so diffs stay readable. */
+function oneLinePerItem(header: Record<string, unknown>, key: string, items: readonly unknown[]): string {
+  const head = JSON.stringify(header, null, 1).replace(/\n\}$/, '');
+  return `${head},\n "${key}": [\n${items.map((i) => `  ${JSON.stringify(i)}`).join(',\n')}\n ]\n}\n`;
 }
 
 async function clear(dir: string): Promise<void> {
