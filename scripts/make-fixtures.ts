@@ -2,6 +2,7 @@
  * Renders the three demo fixture sets (npm run fixtures): blister cards, gowning-room frames and
  * hopper views, each with a labels.json of the truth. Seeded, so a re-run reproduces the same files.
  * These images are the held-out demo and test set: scripts/make-models.ts trains on other seeds.
+ * Then the demo's scenes of one room and one hopper over time (scripts/demo-scenes.ts).
  */
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -12,6 +13,7 @@ import { GOWNING_SIZE, PPE_CLASSES, renderGowning, type PersonPlan } from './lib
 import { CLEANING_CLASSES, HOPPER_SIZE, renderHopper } from './lib/render-hopper.js';
 import { Rng } from './lib/rng.js';
 import { FIXTURE_SEEDS } from './lib/seeds.js';
+import { writeDemoScenes } from './demo-scenes.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 
@@ -97,3 +99,4 @@ function formatLabels(labels: FixtureSet): string {
 }
 
 for (const spec of sets) await makeSet(spec, FIXTURE_SEEDS[spec.set]);
+await writeDemoScenes(root);

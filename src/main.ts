@@ -454,7 +454,7 @@ export class Appliance {
       requestCheck: async (stationId, by, equipmentId, batchId) => {
         const station = this.stations.find((s) => s.config.id === stationId);
         if (!station) throw new LinesideError(ErrorCode.notFound, `station "${stationId}" does not exist`);
-        const run = station.requestCheck(`${by.user} (${by.role})`, equipmentId, batchId);
+        const run = station.requestCheck(by.user, equipmentId, batchId);
         const stored = await (this.scada ? this.scada.singleExecution(stationId, run) : run);
         this.audit.append({
           actor: by,

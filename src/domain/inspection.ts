@@ -23,6 +23,8 @@ export interface InspectionRecord {
   readonly recipeIndex: number | null;
   /** The recipe's `name`, when it has one and was used. */
   readonly recipeName?: string | null;
+  /** Cleaning checks: who asked for it, the signed-in user's name or `PLC` (its CleanCheckRequest). */
+  readonly requestedBy?: string | null;
   readonly verdict: Verdict;
   /** Why the verdict is not pass (rule, error code and message). */
   readonly reason: string | null;

@@ -42,8 +42,9 @@ describe('end to end: cleaning verification with residue localisation', () => {
     const sim = app.sim!;
     await waitFor(() => sim.ready('hopper'), 20_000, 'hopper Ready');
 
-    const failed = await app.stations.find((s) => s.config.id === 'hopper')!.requestCheck('olga (operator)', 'HOP-7', 'B-CHANGE-2');
+    const failed = await app.stations.find((s) => s.config.id === 'hopper')!.requestCheck('olga', 'HOP-7', 'B-CHANGE-2');
     expect(failed?.verdict).toBe('reject');
+    expect(failed?.requestedBy).toBe('olga');
     expect(failed?.partId).toBe('HOP-7');
     expect(failed?.batchId).toBe('B-CHANGE-2');
     const residue = failed!.findings.filter((f) => /^view\d:residue:reference$/.test(f.rule));
@@ -65,7 +66,14 @@ describe('end to end: cleaning verification with residue localisation', () => {
     expect(res.status, await res.clone().text()).toBeLessThan(300);
     const passed = app.recorder.last('hopper')!;
     expect(passed.verdict).toBe('pass');
-    expect(passed).toMatchObject({ partId: 'HOP-7', batchId: 'B-CHANGE-2' });
+    expect(passed).toMatchObject({ partId: 'HOP-7', batchId: 'B-CHANGE-2', requestedBy: 'e2e-operator' });
+    // Who asked is in the record itself, as stored and as the API serves it.
+    expect(app.store.inspections.get(passed.id)?.requestedBy).toBe('e2e-operator');
+    const served = (await (await fetch(`${app.httpUrl}/api/inspections/${passed.id}`, { headers: operator })).json()) as { requestedBy: string };
+    expect(served.requestedBy).toBe('e2e-operator');
+    // The batch report of the changeover lists both checks with who asked for each.
+    const report = app.store.batchReport('B-CHANGE-2', { generatedBy: { user: 'e2e-qa', role: 'qa' } });
+    expect(report.cleaningChecks.map((c) => [c.equipmentId, c.verdict, c.requestedBy])).toEqual([['HOP-7', 'reject', 'olga'], ['HOP-7', 'pass', 'e2e-operator']]);
     expect(app.audit.recent(20).find((e) => e.action === 'checkRequested')).toMatchObject({ objectId: String(passed.id), newValue: { equipmentId: 'HOP-7', batchId: 'B-CHANGE-2', verdict: 'pass' } });
     // Second verifier signs the passing record.
     const qa = await signedIn(app, 'supervisor');

@@ -59,6 +59,11 @@ export function batchReportCsv(r: BatchReport): string {
       r.alarms.map((a) => [a.id, a.stationId, a.category, a.severity, a.message, utc(a.raisedAt), utc(a.clearedAt)]),
     ),
     block(
+      'cleaning checks',
+      ['inspection', 'station', 'equipment', 'verdict', 'reason', 'requested by', 'checked (UTC)'],
+      r.cleaningChecks.map((c) => [c.inspectionId, c.stationId, c.equipmentId ?? '', c.verdict, c.reason ?? '', c.requestedBy ?? '', utc(c.startedAt)]),
+    ),
+    block(
       'reviews',
       ['review', 'inspection', 'station', 'part', 'trigger count', 'inspected (UTC)', 'original verdict', 'original reason', 'decision', 'reason', 'reviewer', 'reviewer printed name', 'reviewed (UTC)', 'meaning', 'signatures'],
       r.reviews.map((v) => [

@@ -125,6 +125,25 @@ export async function batchReportPdf(r: BatchReport): Promise<Buffer> {
     'No alarm was active during the batch period.',
   );
 
+  out.heading('Cleaning verifications');
+  out.table(
+    [
+      { title: 'Inspection (station)', width: 0.15 },
+      { title: 'Equipment', width: 0.14 },
+      { title: 'Verdict', width: 0.33 },
+      { title: 'Requested by', width: 0.17 },
+      { title: 'Checked (UTC)', width: 0.21 },
+    ],
+    r.cleaningChecks.map((c) => [
+      `${c.inspectionId}\n${c.stationId}`,
+      c.equipmentId ?? '',
+      `${c.verdict}${c.reason ? `: ${c.reason}` : ''}`,
+      c.requestedBy ?? '(not recorded)',
+      utc(c.startedAt),
+    ]),
+    'No cleaning verification was recorded for this batch.',
+  );
+
   out.heading('Reviews and signatures');
   out.note('A review never changes the inspection: the original verdict is printed as recorded, the decision beside it. Each review refers to its signatures by number (Sig.).');
   doc.moveDown(0.3);

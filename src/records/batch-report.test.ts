@@ -60,7 +60,7 @@ describe('batch report', () => {
     i.record(part('reject', { findings: [finding('broken_tablet')], recipeIndex: 2, modelVersions: { blister: 'blister-detector@1.1.0+bbbbbbbbbbbb' } }));
     i.record(part('inconclusive', { findings: [finding('foreign_particle', 'inconclusive'), finding('shadow', 'info')] }));
     i.record(part('not_inspected', { reason: 'LINESIDE_ERR_IMAGE_DECODE: truncated JPEG' }));
-    i.record(part('pass', { stationId: 'hopper', kind: 'cleaning' }));
+    i.record(part('pass', { stationId: 'hopper', kind: 'cleaning', partId: 'HOP-1', requestedBy: 'olga' }));
     // Another batch, before and after: in no count of this one.
     i.record(part('reject', { batchId: 'B-2026-116', startedAt: T0 - 60_000, findings: [finding('wrong_colour')] }));
     i.record(part('pass', { batchId: 'B-2026-118', startedAt: T0 + 3_600_000 }));
@@ -108,6 +108,23 @@ describe('batch report', () => {
     ]);
   });
 
+  it('lists the cleaning checks of the batch with who asked for each (a user, or PLC) in the data, the CSV and the PDF', async () => {
+    store.inspections.record(part('reject', { stationId: 'hopper', kind: 'cleaning', partId: 'HOPPER-000003', requestedBy: 'PLC', reason: 'view 2/3: residue 9368 px (4.07% of the view) in 3 region(s)' }));
+    const r = store.batchReport('B-2026-117', { generatedBy: QA });
+    expect(r.cleaningChecks.map((c) => [c.stationId, c.equipmentId, c.verdict, c.requestedBy])).toEqual([
+      ['hopper', 'HOP-1', 'pass', 'olga'],
+      ['hopper', 'HOPPER-000003', 'reject', 'PLC'],
+    ]);
+    const csv = batchReportCsv(r);
+    expect(csv).toContain('section,inspection,station,equipment,verdict,reason,requested by,checked (UTC)');
+    expect(csv).toMatch(/cleaning checks,\d+,hopper,HOP-1,pass,,olga,2026-12-06 08:00:12\.000Z/);
+    expect(csv).toMatch(/cleaning checks,\d+,hopper,HOPPER-000003,reject,view 2\/3: residue 9368 px \(4\.07% of the view\) in 3 region\(s\),PLC,/);
+    const text = pdfText(await batchReportPdf(r));
+    expect(text).toContain('Cleaning verifications');
+    expect(text).toMatch(/HOP-1\s+pass\s+olga/);
+    expect(text).toMatch(/HOPPER-000003\s+reject: view 2\/3[\s\S]*PLC/);
+  });
+
   it('refuses a batch with no inspections instead of printing an empty, clean-looking report', () => {
     expect(() => store.batchReport('B-NOPE', { generatedBy: QA })).toThrow(expect.objectContaining({ code: ErrorCode.notFound, message: expect.stringContaining('B-NOPE') }));
   });
@@ -128,8 +145,8 @@ describe('batch report', () => {
     const csv = batchReportCsv(store.batchReport('B-2026-117', { generatedBy: QA, line: 'L3' }));
     const blocks = csv.trimEnd().split('\r\n\r\n');
     // Every section has its header row, even when it has no rows (no reviews, signatures or audit entries here).
-    expect(blocks.map((b) => b.split('\r\n')[0]!.split(',')[0])).toEqual(Array(9).fill('section'));
-    expect(blocks.map((b) => b.split('\r\n')[1]?.split(',')[0])).toEqual(['batch', 'counts', 'defects', 'recipes', 'models', 'alarms', undefined, undefined, undefined]);
+    expect(blocks.map((b) => b.split('\r\n')[0]!.split(',')[0])).toEqual(Array(10).fill('section'));
+    expect(blocks.map((b) => b.split('\r\n')[1]?.split(',')[0])).toEqual(['batch', 'counts', 'defects', 'recipes', 'models', 'alarms', 'cleaning checks', undefined, undefined, undefined]);
     expect(csv).toContain('counts,all,,13,7,4,1,1,30.77 %');
     expect(csv).toContain(`defects,"'=HYPERLINK(""http://x"")",1,`);
     expect(csvCell('-1+1')).toBe("'-1+1");

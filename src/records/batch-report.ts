@@ -27,6 +27,8 @@ export interface BatchReport {
   readonly recipes: readonly { readonly stationId: string; readonly recipeIndex: number | null; readonly inspections: number }[];
   readonly models: readonly ModelUse[];
   readonly alarms: readonly BatchAlarm[];
+  /** Cleaning verifications recorded for the batch (the changeover to it), with who asked for each. */
+  readonly cleaningChecks: readonly BatchCleaningCheck[];
   /** Reviews of the batch's inspections: the original verdict, the decision, reason, reviewer and meaning. */
   readonly reviews: readonly BatchReview[];
   /** Signatures on the batch's inspections and their reviews, each linked to its record and checked. */
@@ -71,8 +73,24 @@ export interface BatchAlarm {
   readonly clearedAt: number | null;
 }
 
+export interface BatchCleaningCheck {
+  readonly inspectionId: number;
+  readonly stationId: string;
+  /** The equipment verified (the record's part ID). */
+  readonly equipmentId: string | null;
+  readonly verdict: Verdict;
+  readonly reason: string | null;
+  /** The user who asked on the page, or `PLC`; null for checks recorded before it was kept. */
+  readonly requestedBy: string | null;
+  readonly startedAt: number;
+}
+
 function tableExists(db: Db, name: string): boolean {
   return db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(name) !== undefined;
+}
+
+function columnExists(db: Db, table: string, column: string): boolean {
+  return (db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as { name: string }[]).some((c) => c.name === column);
 }
 
 const share = (n: number, of: number): number => (of === 0 ? 0 : n / of);
@@ -153,6 +171,15 @@ export function readBatchReport(
     )
     .all({ from, to, stations: JSON.stringify(stationIds) }) as BatchAlarm[];
 
+  // A database from before schema 6 (a backup) has no requested_by: those checks show none.
+  const requestedBy = columnExists(db, 'inspections', 'requested_by') ? 'requested_by' : 'NULL';
+  const cleaningChecks = db
+    .prepare(
+      `SELECT id AS inspectionId, station_id AS stationId, part_id AS equipmentId, verdict, reason, ${requestedBy} AS requestedBy, started_at AS startedAt
+       FROM inspections WHERE batch_id = ? AND kind = 'cleaning' ORDER BY started_at, id`,
+    )
+    .all(batchId) as BatchCleaningCheck[];
+
   const audit = tableExists(db, 'audit_trail') ? readAudit(db, batchId, from, to) : [];
   const { reviews, signatures } = readBatchReviews(db, batchId);
 
@@ -174,6 +201,7 @@ export function readBatchReport(
     recipes,
     models: modelRows,
     alarms,
+    cleaningChecks,
     reviews,
     signatures,
     audit,

@@ -10,6 +10,8 @@ import { inspectFrame, type Inspected } from './inspect.js';
 import type { Station, StationDeps, StationHealth } from './station.js';
 
 const SEVERITY: Record<Verdict, number> = { pass: 0, inconclusive: 1, reject: 2, not_inspected: 3 };
+/** `requestedBy` of a check the PLC's CleanCheckRequest started. */
+export const PLC_REQUESTER = 'PLC';
 
 /**
  * Cleaning verification on demand (operator or PLC request): capture the configured views, judge
@@ -31,7 +33,7 @@ export class CleaningStation implements Station {
 
   async start(): Promise<void> {
     await this.#d.source.start();
-    this.#unsubscribe = this.#d.plc?.onTrigger(this.config.id, (t) => void this.#enqueue(t, 'plc')) ?? null;
+    this.#unsubscribe = this.#d.plc?.onTrigger(this.config.id, (t) => void this.#enqueue(t, PLC_REQUESTER)) ?? null;
   }
 
   async stop(): Promise<void> {
@@ -44,7 +46,10 @@ export class CleaningStation implements Station {
     return { camera: this.#d.source.health(), model: this.#d.model.health.value, ...(this.#hold ? { readyHold: this.#hold } : {}) };
   }
 
-  /** `batchId`: the batch the equipment is cleaned for (changeover), when the requester gives it. */
+  /**
+   * `by`: who asks (the user name; recorded as the check's `requestedBy`). `batchId`: the batch the
+   * equipment is cleaned for (changeover), when the requester gives it.
+   */
   requestCheck(by: string, equipmentId: string, batchId?: string): Promise<StoredInspection | null> {
     return this.#enqueue(null, by, equipmentId, batchId);
   }
@@ -84,6 +89,7 @@ export class CleaningStation implements Station {
       frame: montage?.frame ?? worst.frame,
       record: {
         ...worst.record,
+        requestedBy: by,
         findings: montage?.findings ?? findings,
         reason: worst.record.reason ? `view ${worstIndex}/${views.length}: ${worst.record.reason}` : null,
         frameOrigin: views.map((v) => v.record.frameOrigin ?? '?').join(' '),

@@ -27,6 +27,7 @@ interface InspectionRow {
   batch_id: string | null;
   recipe_index: number | null;
   recipe_name: string | null;
+  requested_by: string | null;
   verdict: Verdict;
   reason: string | null;
   reject_code: number;
@@ -109,10 +110,10 @@ export class InspectionRepository {
   constructor(db: Db) {
     this.#db = db;
     this.#insert = db.prepare(`
-      INSERT INTO inspections (station_id, kind, trigger_count, part_id, batch_id, recipe_index, recipe_name, verdict, reason,
+      INSERT INTO inspections (station_id, kind, trigger_count, part_id, batch_id, recipe_index, recipe_name, requested_by, verdict, reason,
         reject_code, score, started_at, acquire_ms, preprocess_ms, infer_ms, decode_ms, rules_ms, total_ms,
         model_versions, frame_origin, recorded_at)
-      VALUES (@stationId, @kind, @triggerCount, @partId, @batchId, @recipeIndex, @recipeName, @verdict, @reason,
+      VALUES (@stationId, @kind, @triggerCount, @partId, @batchId, @recipeIndex, @recipeName, @requestedBy, @verdict, @reason,
         @rejectCode, @score, @startedAt, @acquireMs, @preprocessMs, @inferMs, @decodeMs, @rulesMs, @totalMs,
         @modelVersions, @frameOrigin, @recordedAt)`);
     this.#insertFinding = db.prepare(`
@@ -138,6 +139,7 @@ export class InspectionRepository {
           batchId: rec.batchId,
           recipeIndex: rec.recipeIndex,
           recipeName: rec.recipeName ?? null,
+          requestedBy: rec.requestedBy ?? null,
           verdict: rec.verdict,
           reason: rec.reason,
           rejectCode: rec.rejectCode,
@@ -278,6 +280,7 @@ export class InspectionRepository {
       batchId: r.batch_id,
       recipeIndex: r.recipe_index,
       recipeName: r.recipe_name,
+      requestedBy: r.requested_by,
       verdict: r.verdict,
       reason: r.reason,
       rejectCode: r.reject_code,

@@ -221,4 +221,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER reviews_no_delete BEFORE DELETE ON reviews
     BEGIN SELECT RAISE(ABORT, 'reviews cannot be deleted'); END;
   `,
+  // 6: who asked for a cleaning check (a user name, or PLC for the PLC's CleanCheckRequest); null
+  // for every other inspection and for checks recorded before this version (their audit entry says).
+  `ALTER TABLE inspections ADD COLUMN requested_by TEXT;`,
 ];

@@ -96,6 +96,25 @@ describe('Store', () => {
     store.close();
   });
 
+  it('keeps who requested a cleaning check, and opens a database from before that column with its records intact', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lineside-store-'));
+    // A database of the release before requested_by: schema 5, with one cleaning check in it.
+    const raw = new Database(join(dir, 'lineside.db'));
+    for (const m of MIGRATIONS.slice(0, 5)) raw.exec(m);
+    raw.pragma('user_version = 5');
+    raw.prepare(`INSERT INTO inspections (station_id, kind, part_id, verdict, started_at, recorded_at) VALUES ('hopper', 'cleaning', 'HOP-1', 'pass', 10, 11)`).run();
+    raw.close();
+    const store = Store.open(dir);
+    expect(store.inspections.get(1)).toMatchObject({ partId: 'HOP-1', verdict: 'pass', requestedBy: null });
+    const byUser = store.inspections.record(record({ stationId: 'hopper', kind: 'cleaning', partId: 'HOP-1', requestedBy: 'olga' }));
+    const byPlc = store.inspections.record(record({ stationId: 'hopper', kind: 'cleaning', partId: 'HOPPER-000001', requestedBy: 'PLC' }));
+    const part = store.inspections.record(record());
+    store.close();
+    const again = Store.open(dir);
+    expect([byUser, byPlc, part].map((s) => again.inspections.get(s.id)?.requestedBy)).toEqual(['olga', 'PLC', null]);
+    again.close();
+  });
+
   it('refuses to change or delete alarm history', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lineside-store-'));
     const store = Store.open(dir);

@@ -178,6 +178,8 @@ describe('the supervisor page in a real browser', () => {
     await card.getByRole('button', { name: 'Run cleaning verification' }).click();
     await expect.poll(() => card.locator('h3').first().textContent(), { timeout: 20_000 }).toContain('equipment HOP-204');
     await expect(card.locator('[data-testid="cleaning-verdict"]').textContent()).resolves.toMatch(/PASS|REJECT|INCONCLUSIVE/);
+    // Who asked is part of the record itself, shown with it.
+    await expect(card.locator('[data-testid="cleaning-requested-by"]').textContent()).resolves.toBe(USER.operator);
     // The evidence shows every view side by side, not only the worst one.
     const views = (app.config.stations.find((s) => s.id === 'hopper') as { views: number }).views;
     const shown = card.locator('[data-testid="cleaning-views"]');
@@ -194,6 +196,8 @@ describe('the supervisor page in a real browser', () => {
     await mine.getByRole('button', { name: 'Sign as second verifier' }).click();
     await expect.poll(() => mine.locator('[data-testid="signature"]').first().textContent().catch(() => '')).toMatch(/Sam Tester.*verified/);
     await shot(sup, 'cleaning-signed');
+    await mine.getByRole('link', { name: 'full record' }).click();
+    await expect.poll(() => sup.locator('[data-testid="record-requested-by"]').textContent().catch(() => '')).toBe(USER.operator);
     const trail = app.audit.query({ action: 'checkRequested' });
     expect(trail[0]).toMatchObject({ actor: { user: USER.operator }, newValue: { stationId: 'hopper', equipmentId: 'HOP-204' } });
     await sup.close();

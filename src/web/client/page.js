@@ -546,6 +546,7 @@ function recordDetail(r) {
     '</section><section class="card"><h3 class="v-' + r.verdict + '" data-testid="record-verdict">' + SHAPE[r.verdict] + (r.decision ? ' → reviewed: ' + esc(r.decision).toUpperCase() : '') + '</h3><table>' +
     '<tr><th>inspection</th><td>#' + r.id + '</td></tr><tr><th>station</th><td>' + esc(st ? st.name : r.stationId) + '</td></tr>' +
     '<tr><th>' + (st && st.kind === 'cleaning' ? 'equipment' : 'part') + '</th><td>' + esc(r.partId || '—') + '</td></tr><tr><th>batch</th><td>' + esc(r.batchId || '—') + '</td></tr>' +
+    (r.requestedBy || (st && st.kind === 'cleaning') ? '<tr><th>requested by</th><td data-testid="record-requested-by">' + esc(r.requestedBy || 'not recorded') + '</td></tr>' : '') +
     '<tr><th>recipe</th><td>' + (r.recipeIndex ?? '—') + (r.recipeName ? ' ' + esc(r.recipeName) : '') + '</td></tr><tr><th>time</th><td>' + time(r.startedAt) + '</td></tr>' +
     '<tr><th>score</th><td>' + r.score.toFixed(3) + '</td></tr><tr><th>rule that decided</th><td>' + esc(r.reason || 'no rule fired') + '</td></tr>' +
     '<tr><th>models</th><td>' + Object.entries(r.modelVersions).map(([k, v]) => esc(k) + ': <code>' + esc(v) + '</code>').join('<br>') + '</td></tr>' +
@@ -629,6 +630,7 @@ RENDER.cleaning = async (main) => {
         actionButton('requestCheck', 'Run cleaning verification') + '<span class="error" role="alert"></span></form>' +
         (r
           ? '<h3>Latest: <span class="v-' + r.verdict + '" data-testid="cleaning-verdict">' + SHAPE[r.verdict] + '</span> · equipment ' + esc(r.partId || '—') + ' · ' + time(r.startedAt) + '</h3>' +
+            '<div class="meta">requested by <strong data-testid="cleaning-requested-by">' + esc(r.requestedBy || 'not recorded') + '</strong></div>' +
             '<div class="meta">residue: ' + (r.findings.filter((f) => f.effect !== 'info').map((f) => esc(f.rule.split(':')[0]) + ' ' + esc(f.label) + ' ' + f.score.toFixed(2) + (f.box ? ' at ' + Math.round(f.box.x) + ',' + Math.round(f.box.y) + ' (' + Math.round(f.box.w * f.box.h) + ' px²)' : '')).join('; ') || 'none found') + '</div>' +
             (r.evidenceUrl ? '<figure class="evidence"><img data-testid="cleaning-views" alt="every view of the verification, residue drawn in" src="' + r.evidenceUrl + '"><figcaption>views 1…' + (r.frameOrigin || '').split(' ').length + ', left to right, residue drawn in</figcaption></figure>' : '') +
             '<h3>Second verifier</h3>' + (r.signatures.length ? r.signatures.map(signatureLine).join('') : '<p class="meta">not signed yet</p>') +
