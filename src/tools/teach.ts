@@ -38,6 +38,8 @@ export interface TeachOptions {
   readonly station: string;
   readonly images: string;
   readonly out: string;
+  /** When the model is taught (default: now); a fixed time makes a rebuild byte-identical. */
+  readonly at?: Date;
 }
 
 export interface TeachResult {
@@ -86,11 +88,12 @@ export async function teach(opts: TeachOptions): Promise<TeachResult> {
   const hashes = await Promise.all(images.map((b, i) => ({ file: basename(files[i]!), sha256: createHash('sha256').update(b).digest('hex') })));
   const setDigest = createHash('sha256').update(hashes.map((h) => `${h.sha256}  ${h.file}\n`).join('')).digest('hex');
   const name = basename(opts.out).replace(/\.onnx$/i, '');
+  const taughtAt = (opts.at ?? new Date()).toISOString();
   const bytes = buildPadimModel(geometry, { ...stats, threshold: raw }, { task: 'anomaly', station: opts.station, threshold: String(raw) });
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const manifest: ManifestInput = {
     name,
-    version: `1.0.0+taught.${new Date().toISOString().slice(0, 10)}`,
+    version: `1.0.0+taught.${taughtAt.slice(0, 10)}`,
     task: 'anomaly',
     decoder: 'anomalib',
     input: spec,
@@ -111,7 +114,7 @@ export async function teach(opts: TeachOptions): Promise<TeachResult> {
       imagesDigest: setDigest,
       imageHashes: hashes,
       threshold: { raw, rule, calibrationScores },
-      taughtAt: new Date().toISOString(),
+      taughtAt,
     },
   };
   await mkdir(dirname(opts.out), { recursive: true });

@@ -19,6 +19,8 @@ import { attr, type GraphBuilder } from '../onnx-writer/onnx-writer.js';
 export const CELL = 4;
 /** Width of the soft threshold, grey levels: a noisy edge pixel counts partly, never flips. */
 const SOFTNESS = 6;
+/** Closing of the pixel mask, pixels: wider than a pocket rim, a tear or a fibre. */
+const CLOSING = 9;
 
 export interface Registration {
   /** Grey level separating part from background (0–255). */
@@ -76,7 +78,8 @@ export function addPose(
   const { xs, ys, cw, ch } = cellCoordinates(size.width, size.height);
   const cells = addCellGrey(b, image);
   const centred = b.node('Sub', [cells, b.floatTensor('reg_threshold', [], [reg.threshold])], ['reg_centred']);
-  const mask = b.node('Sigmoid', [b.node('Mul', [centred, b.floatTensor('reg_gain', [], [reg.polarity / SOFTNESS])], ['reg_logit'])], ['reg_mask']);
+  const raw = b.node('Sigmoid', [b.node('Mul', [centred, b.floatTensor('reg_gain', [], [reg.polarity / SOFTNESS])], ['reg_logit'])], ['reg_mask_raw']);
+  const mask = addClosing(b, raw, 3, 'reg_mask');
   const X = b.floatTensor('reg_x', [1, 1, ch, cw], xs);
   const Y = b.floatTensor('reg_y', [1, 1, ch, cw], ys);
   const axes = b.int64Tensor('reg_axes', [2], [2, 3]);
@@ -103,6 +106,15 @@ export function addPose(
   return { cx, cy, cos, sin, angle, mu20, mu02, area, cells };
 }
 
+/** Grey-level closing of a [0,1] mask with a k × k square (k odd): MaxPool, then −MaxPool(−x). */
+function addClosing(b: GraphBuilder, mask: string, k: number, out: string): string {
+  const h = (k - 1) / 2;
+  const pool = { kernel_shape: attr.ints([k, k]), strides: attr.ints([1, 1]), pads: attr.ints([h, h, h, h]) };
+  const dilated = b.node('MaxPool', [mask], [`${out}_dilated`], pool);
+  const neg = b.node('Neg', [dilated], [`${out}_neg`]);
+  return b.node('Neg', [b.node('MaxPool', [neg], [`${out}_eroded_neg`], pool)], [out]);
+}
+
 export type PoseTensors = ReturnType<typeof addPose>;
 
 /** Adds the resampling into the canonical window; returns the [1,3,height,width] canonical image and the pose it used. */
@@ -126,7 +138,10 @@ export function addRegistration(b: GraphBuilder, image: string, size: { width: n
   // lies beside the part is not the part, and its changes must not count as defects.
   const grey = b.node('ReduceMean', [sampled], ['reg_px_grey'], { axes: attr.ints([1]), keepdims: attr.int(1) });
   const t = b.floatTensor('reg_fill', [], [reg.threshold]);
-  const fg = b.node('Sigmoid', [b.node('Mul', [b.node('Sub', [grey, t], ['reg_px_centred']), b.floatTensor('reg_px_gain', [], [reg.polarity / SOFTNESS])], ['reg_px_logit'])], ['reg_px_fg']);
+  const raw = b.node('Sigmoid', [b.node('Mul', [b.node('Sub', [grey, t], ['reg_px_centred']), b.floatTensor('reg_px_gain', [], [reg.polarity / SOFTNESS])], ['reg_px_logit'])], ['reg_px_raw']);
+  // Closed (dilate, then erode): a pocket rim, a tear or a speck darker than the threshold is still
+  // the part; only the background around its outline is blanked.
+  const fg = addClosing(b, raw, CLOSING, 'reg_px_fg');
   const kept = b.node('Mul', [b.node('Sub', [sampled, t], ['reg_px_off']), fg], ['reg_px_kept']);
   return { canonical: b.node('Add', [kept, t], ['canonical']), pose };
 }
