@@ -221,4 +221,6 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER reviews_no_delete BEFORE DELETE ON reviews
     BEGIN SELECT RAISE(ABORT, 'reviews cannot be deleted'); END;
   `,
+  // 6: how faces were blurred in a zone station's evidence and live view (privacy), e.g. by a face model.
+  `ALTER TABLE inspections ADD COLUMN face_blur TEXT;`,
 ];

@@ -93,6 +93,7 @@ function inspectionJson(i: StoredInspection): Record<string, unknown> {
     batchId: i.batchId,
     recipeIndex: i.recipeIndex,
     recipeName: i.recipeName ?? null,
+    faceBlur: i.faceBlur ?? null,
     verdict: i.verdict,
     reason: i.reason,
     rejectCode: i.rejectCode,

@@ -65,6 +65,7 @@ function describeApi(version: string): Record<string, unknown> & { paths: Record
             batchId: { type: ['string', 'null'] },
             recipeIndex: { type: ['integer', 'null'] },
             recipeName: { type: ['string', 'null'], description: 'name of the recipe the part was inspected with, when it has one' },
+            faceBlur: { type: ['string', 'null'], description: 'zone stations: how faces were found and blurred in the evidence image and live view (face model, PPE head boxes, or whole frame)' },
             verdict: { enum: ['pass', 'reject', 'inconclusive', 'not_inspected'] },
             reason: { type: ['string', 'null'] },
             rejectCode: { type: 'integer' },

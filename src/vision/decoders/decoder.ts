@@ -5,6 +5,7 @@ import type { Manifest } from '../manifest.js';
 import type { InputTransform } from '../preprocess.js';
 import type { WireTensor } from '../worker-protocol.js';
 import { ANOMALIB_OUTPUTS, anomalibShape, decodeAnomalib } from './anomalib.decoder.js';
+import { blazefaceShape, decodeBlazeface } from './blazeface.decoder.js';
 import { decodeSegmentation, segmentationShape } from './segmentation.decoder.js';
 import { decodeSoftmax } from './softmax.decoder.js';
 import { decodeSsd, splitSsdOutputs, ssdShape } from './ssd.decoder.js';
@@ -22,7 +23,7 @@ export interface DecodeContext {
 export type OutputShapes = readonly { readonly name?: string; readonly dims: readonly number[] }[];
 
 /** Families that read more than one output tensor. */
-const MULTI_OUTPUT = new Set<Manifest['decoder']>(['yolov8-seg', 'ssd', 'anomalib']);
+const MULTI_OUTPUT = new Set<Manifest['decoder']>(['yolov8-seg', 'ssd', 'anomalib', 'blazeface']);
 
 /** Output names the decoder reads, in order: the manifest's list, else the model's own order. */
 function outputNames(outputs: Readonly<Record<string, unknown>>, manifest: Manifest): string[] {
@@ -72,6 +73,8 @@ export function decode(outputs: Readonly<Record<string, WireTensor>>, ctx: Decod
       return decodeAnomalib(Object.fromEntries(picked.map((t) => [t.name, t])), ctx);
     case 'segmentation':
       return decodeSegmentation(first, ctx);
+    case 'blazeface':
+      return decodeBlazeface(picked, ctx);
     default:
       return assertNever(family, 'decoder');
   }
@@ -121,6 +124,8 @@ function checkPicked(outs: OutputShapes, manifest: Manifest, complete: boolean):
       return anomalibShape(outs, complete);
     case 'segmentation':
       return segmentationShape(outs, manifest);
+    case 'blazeface':
+      return blazefaceShape(outs, manifest, complete);
     default:
       return assertNever(family, 'decoder');
   }
