@@ -26,7 +26,7 @@ export function decodeBlazeface(outs: readonly WireTensor[], ctx: DecodeContext)
     for (let i = 0; i < layer.count; i++, anchor++) {
       const score = sigmoid(scores[(scoreAt + i) * (regs === scores ? regCols : 1)]!);
       if (score < threshold) continue;
-      const at = regs === scores ? (scoreAt + i) * regCols + 1 : (layer.regAt + i) * regCols;
+      const at = regs === scores ? (scoreAt + i) * regCols + 1 : i * regCols;
       const cell = Math.floor(i / layer.perCell);
       const ax = ((cell % layer.side) + 0.5) * layer.stride;
       const ay = (Math.floor(cell / layer.side) + 0.5) * layer.stride;
