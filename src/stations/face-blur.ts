@@ -18,8 +18,8 @@ export const WHOLE_FRAME: Box = { x: 0, y: 0, w: 1e9, h: 1e9 };
 
 /**
  * The faces to blur in a frame. With a face model (`privacy.faceModel`), its boxes, widened by
- * `privacy.faceMargin`, plus the station model's head box of every person whose face the face model
- * did not find (`fallback`). Without one, the station model's head boxes alone. `whole` are regions
+ * `privacy.faceMargin`, plus each of the station model's boxes (`fallback`: a person's head box,
+ * or every finding without zones) that no face box overlaps. Without one, `fallback` alone. `whole` are regions
  * blurred in full whatever the face model says (compliant people in `person` mode). A face model
  * that fails blurs the whole frame: a frame whose faces are unknown is not shown or stored as is.
  */
@@ -31,7 +31,7 @@ export async function planFaceBlur(
   whole: readonly Box[] = [],
 ): Promise<BlurPlan> {
   if (!detector) {
-    return { boxes: [...fallback, ...whole], method: `station model head boxes: ${fallback.length}` };
+    return { boxes: [...fallback, ...whole], method: `station model boxes: ${fallback.length}` };
   }
   let faces: Box[];
   try {
@@ -41,7 +41,7 @@ export async function planFaceBlur(
     return { boxes: [WHOLE_FRAME], method: `whole frame (face model ${detector.versionTag} failed: ${reasonOf(e)})` };
   }
   const missed = fallback.filter((head) => !faces.some((f) => overlaps(f, head)));
-  const more = missed.length > 0 ? `; ${missed.length} more by station model head boxes` : '';
+  const more = missed.length > 0 ? `; ${missed.length} more by station model boxes` : '';
   return { boxes: [...faces, ...missed, ...whole], method: `face model ${detector.versionTag}: ${faces.length} face${faces.length === 1 ? '' : 's'}${more}` };
 }
 

@@ -67,7 +67,7 @@ export class ZoneStation implements Station {
     const inspected = insp.record.verdict !== Verdict.notInspected;
     const transition = inspected ? this.#debounce.update(violations.length > 0, now) : null;
     // Without zones every finding box is blurred; a frame not inspected has no boxes: faces unknown.
-    const plan = await this.#planBlur(insp.frame, [], inspected ? insp.record.findings.flatMap((f) => (f.box ? [f.box] : [])) : null);
+    const plan = await this.#planBlur(insp.frame, inspected ? insp.record.findings.flatMap((f) => (f.box ? [f.box] : [])) : null, []);
     const stored = await this.#d.recorder.commit(this.config, this.#withFaceBlur(insp, plan), null, { keepEvidence: transition === 'raise', blur: plan?.boxes ?? [] });
     await this.#d.source.release?.(insp.frame);
     if (transition === 'raise') {
@@ -107,16 +107,16 @@ export class ZoneStation implements Station {
 
   /**
    * What to blur in this frame (null without privacy.blurFaces), and the frame to the live view
-   * with exactly that blurred. `whole` null: the station model gave no boxes (frame not
+   * with exactly that blurred. `faces` null: the station model gave no boxes (frame not
    * inspected), so without a face model the whole frame is blurred.
    */
-  async #planBlur(frame: Frame, faces: readonly Box[], whole: readonly Box[] | null): Promise<BlurPlan | null> {
+  async #planBlur(frame: Frame, faces: readonly Box[] | null, whole: readonly Box[]): Promise<BlurPlan | null> {
     const privacy = this.config.privacy;
     // Without blurFaces the camera shows every frame itself (no private live view).
     if (!privacy.blurFaces) return null;
     const detector = this.#d.faces ?? null;
     const plan =
-      whole === null && !detector ? { boxes: [WHOLE_FRAME], method: 'whole frame (not inspected: faces unknown)' } : await planFaceBlur(frame, privacy, detector, faces, whole ?? []);
+      faces === null && !detector ? { boxes: [WHOLE_FRAME], method: 'whole frame (not inspected: faces unknown)' } : await planFaceBlur(frame, privacy, detector, faces ?? [], whole);
     this.#d.live?.showLive(frame, plan.boxes);
     return plan;
   }
