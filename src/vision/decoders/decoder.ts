@@ -6,6 +6,7 @@ import type { InputTransform } from '../preprocess.js';
 import type { WireTensor } from '../worker-protocol.js';
 import { ANOMALIB_OUTPUTS, anomalibShape, decodeAnomalib } from './anomalib.decoder.js';
 import { blazefaceShape, decodeBlazeface } from './blazeface.decoder.js';
+import { decodeDetections, detectionsShape } from './detections.decoder.js';
 import { decodeSegmentation, segmentationShape } from './segmentation.decoder.js';
 import { decodeSoftmax } from './softmax.decoder.js';
 import { decodeSsd, splitSsdOutputs, ssdShape } from './ssd.decoder.js';
@@ -75,6 +76,8 @@ export function decode(outputs: Readonly<Record<string, WireTensor>>, ctx: Decod
       return decodeSegmentation(first, ctx);
     case 'blazeface':
       return decodeBlazeface(picked, ctx);
+    case 'detections':
+      return decodeDetections(first, ctx);
     default:
       return assertNever(family, 'decoder');
   }
@@ -126,6 +129,8 @@ function checkPicked(outs: OutputShapes, manifest: Manifest, complete: boolean):
       return segmentationShape(outs, manifest);
     case 'blazeface':
       return blazefaceShape(outs, manifest, complete);
+    case 'detections':
+      return detectionsShape(outs);
     default:
       return assertNever(family, 'decoder');
   }
