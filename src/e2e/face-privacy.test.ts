@@ -49,10 +49,21 @@ async function liveFrame(app: Appliance): Promise<Buffer> {
   return jpeg!;
 }
 
-function faceBlurs(app: Appliance): Array<{ faceBlur: string | null; models: string }> {
+function faceBlurs(app: Appliance): Array<{ faceBlur: string; models: string }> {
   const db = new Database(app.store.file, { readonly: true });
   try {
-    return db.prepare(`SELECT face_blur AS faceBlur, model_versions AS models FROM inspections WHERE station_id = 'gowning' AND verdict != 'not_inspected'`).all() as Array<{ faceBlur: string | null; models: string }>;
+    // Frames are planned (and the face model run) only while stored or watched: the live view is watched here.
+    return db.prepare(`SELECT face_blur AS faceBlur, model_versions AS models FROM inspections WHERE station_id = 'gowning' AND verdict != 'not_inspected' AND face_blur IS NOT NULL`).all() as Array<{ faceBlur: string; models: string }>;
+  } finally {
+    db.close();
+  }
+}
+
+/** face_blur of every inspected frame so far. */
+function allFaceBlurs(app: Appliance): Array<string | null> {
+  const db = new Database(app.store.file, { readonly: true });
+  try {
+    return (db.prepare(`SELECT face_blur AS f FROM inspections WHERE station_id = 'gowning' AND verdict != 'not_inspected' ORDER BY id`).all() as Array<{ f: string | null }>).map((r) => r.f);
   } finally {
     db.close();
   }
@@ -87,6 +98,9 @@ describe('end to end: faces blurred in the live view and named in the record', (
   it('without a face model: the PPE model’s head box blurs the face in the live view, and the record says so', async () => {
     const { dir, original, face } = await scene();
     app = await startAppliance(demoConfig(gowningOnly(dir, {})));
+    // Nobody watching, everyone compliant (nothing stored): no blur is planned for these frames.
+    await waitFor(() => allFaceBlurs(app!).length >= 2, 10_000, 'two inspections');
+    expect(allFaceBlurs(app).slice(0, 2)).toEqual([null, null]);
     const live = await liveFrame(app);
     const before = await laplacianVariance(original, face);
     const after = await laplacianVariance(live, face);

@@ -69,6 +69,11 @@ export class Camera implements FrameSource {
     return this.#monitor?.latest() ?? null;
   }
 
+  /** Someone has asked for the live view in the last few seconds. */
+  liveWatched(): boolean {
+    return Date.now() < this.#liveUntil;
+  }
+
   /**
    * A frame for the live view with the regions to blur in it (original pixels), from the station
    * that found them; copied only while someone watches. Blurred when the page asks for it.

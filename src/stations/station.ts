@@ -30,7 +30,7 @@ export interface StationDeps {
   /** Zone stations with privacy.faceModel: the face detector whose boxes are blurred. */
   readonly faces?: FaceDetector | null;
   /** Zone stations: where each frame goes for the page's live view once its faces are blurred. */
-  readonly live?: Pick<Camera, 'showLive'>;
+  readonly live?: Pick<Camera, 'showLive' | 'liveWatched'>;
   readonly metrics: Metrics;
   readonly logger: Logger;
 }

@@ -67,8 +67,9 @@ export class ZoneStation implements Station {
     const inspected = insp.record.verdict !== Verdict.notInspected;
     const transition = inspected ? this.#debounce.update(violations.length > 0, now) : null;
     // Without zones every finding box is blurred; a frame not inspected has no boxes: faces unknown.
-    const plan = await this.#planBlur(insp.frame, inspected ? insp.record.findings.flatMap((f) => (f.box ? [f.box] : [])) : null, []);
-    const stored = await this.#d.recorder.commit(this.config, this.#withFaceBlur(insp, plan), null, { keepEvidence: transition === 'raise', blur: plan?.boxes ?? [] });
+    const keep = transition === 'raise';
+    const plan = await this.#planBlur(insp.frame, inspected ? insp.record.findings.flatMap((f) => (f.box ? [f.box] : [])) : null, [], keep);
+    const stored = await this.#d.recorder.commit(this.config, this.#withFaceBlur(insp, plan), null, { keepEvidence: keep, blur: plan?.boxes ?? [] });
     await this.#d.source.release?.(insp.frame);
     if (transition === 'raise') {
       const labels = [...new Set(violations.map((v) => v.label))].join(', ');
@@ -95,8 +96,9 @@ export class ZoneStation implements Station {
     const violating = worst !== undefined;
     // Privacy: a frame where everyone complies is not kept unless configured.
     const keep = raised || (this.config.privacy.storeCompliant && (this.config.evidence as readonly string[]).includes(record.verdict));
-    const plan = await this.#planBlur(insp.frame!, frame.faces, frame.whole);
-    const stored = await this.#d.recorder.commit(this.config, this.#withFaceBlur({ ...insp, record }, plan), null, { keepEvidence: keep && (violating || this.config.privacy.storeCompliant), blur: plan?.boxes ?? [] });
+    const keepEvidence = keep && (violating || this.config.privacy.storeCompliant);
+    const plan = await this.#planBlur(insp.frame!, frame.faces, frame.whole, keepEvidence);
+    const stored = await this.#d.recorder.commit(this.config, this.#withFaceBlur({ ...insp, record }, plan), null, { keepEvidence, blur: plan?.boxes ?? [] });
     await this.#d.source.release?.(insp.frame!);
     for (const t of frame.transitions) {
       if (t.kind === 'raise') {
@@ -106,14 +108,17 @@ export class ZoneStation implements Station {
   }
 
   /**
-   * What to blur in this frame (null without privacy.blurFaces), and the frame to the live view
-   * with exactly that blurred. `faces` null: the station model gave no boxes (frame not
-   * inspected), so without a face model the whole frame is blurred.
+   * What to blur in this frame, and the frame to the live view with exactly that blurred. Null
+   * without privacy.blurFaces, and when the frame is neither stored (`stored`) nor watched on the
+   * page: then no face model runs (a tiled face model costs more than the station's own). `faces`
+   * null: the station model gave no boxes (frame not inspected), so without a face model the
+   * whole frame is blurred.
    */
-  async #planBlur(frame: Frame, faces: readonly Box[] | null, whole: readonly Box[]): Promise<BlurPlan | null> {
+  async #planBlur(frame: Frame, faces: readonly Box[] | null, whole: readonly Box[], stored: boolean): Promise<BlurPlan | null> {
     const privacy = this.config.privacy;
     // Without blurFaces the camera shows every frame itself (no private live view).
     if (!privacy.blurFaces) return null;
+    if (!stored && !this.#d.live?.liveWatched()) return null;
     const detector = this.#d.faces ?? null;
     const plan =
       faces === null && !detector ? { boxes: [WHOLE_FRAME], method: 'whole frame (not inspected: faces unknown)' } : await planFaceBlur(frame, privacy, detector, faces ?? [], whole);
