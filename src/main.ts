@@ -249,6 +249,8 @@ export class Appliance {
         this.cameras.set(sc.id, camera);
         station = createStation(sc, {
           source: camera,
+          live: camera,
+          faces: this.#faceModel(sc),
           model: inspectorFor(sc, (key) => this.models.get(key)!),
           recipes: listedRecipes(sc, (key) => this.models.get(key)!),
           audit: this.audit,
@@ -352,7 +354,18 @@ export class Appliance {
     const monitor = sc.imageHealth.enabled
       ? new ImageHealthMonitor({ config: sc.imageHealth, referencePath: join(this.config.dataDir, 'reference', `${sc.id}.png`) })
       : null;
-    return new Camera(source, monitor);
+    // Zone stations blurring faces show the live view only as the station hands it over, blurred.
+    return new Camera(source, monitor, { privateLive: sc.kind === 'zone' && sc.privacy.blurFaces });
+  }
+
+  /** A zone station's face detector (privacy.faceModel), which must be a detector. */
+  #faceModel(sc: StationConfig): Model | null {
+    if (sc.kind !== 'zone' || sc.privacy.faceModel === undefined || !sc.privacy.blurFaces) return null;
+    const model = this.models.get(sc.privacy.faceModel)!;
+    if (model.manifest.task !== 'detect') {
+      throw new LinesideError(ErrorCode.config, `privacy.faceModel: model "${model.key}" is a ${model.manifest.task} model (${model.manifest.decoder}); a face model must be a detector`);
+    }
+    return model;
   }
 
   #cameraView(stationId: string): CameraView | undefined {

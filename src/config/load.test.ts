@@ -52,6 +52,25 @@ describe('config', () => {
     expect(configError(raw)).toContain('station "blister": model: "nope" is not defined under models (defined: det)');
   });
 
+  it('privacy.faceModel: a face model defined under models is loaded for the station; an unknown id names the station and the key', async () => {
+    const { stationModelKeys } = await import('./recipes.js');
+    const ok = base();
+    (ok.models as Record<string, unknown>).faces = { path: 'faces/blazeface.json', manifest: 'pretrained/blazeface.manifest.yaml' };
+    (ok.stations[1] as Record<string, unknown>).privacy = { faceModel: 'faces' };
+    const cfg = parseConfig(ok, '/etc/lineside');
+    const zone = cfg.stations[1]!;
+    expect(zone.kind === 'zone' && zone.privacy).toMatchObject({ blurFaces: true, faceModel: 'faces', faceMargin: 0.25 });
+    expect(stationModelKeys(zone)).toEqual(['det', 'faces']);
+    expect(cfg.models.faces!.manifest).toBe('/etc/lineside/pretrained/blazeface.manifest.yaml');
+
+    const bad = base();
+    (bad.stations[1] as Record<string, unknown>).privacy = { faceModel: 'blazeface' };
+    expect(configError(bad)).toContain('station "gowning": privacy.faceModel: "blazeface" is not defined under models (defined: det)');
+    const margin = base();
+    (margin.stations[1] as Record<string, unknown>).privacy = { faceModel: 'det', faceMargin: 2 };
+    expect(configError(margin)).toMatch(/station "gowning": privacy\.faceMargin: /);
+  });
+
   it('rejects duplicate station ids and an unknown source type', () => {
     const dup = base();
     dup.stations[1]!.id = 'blister';

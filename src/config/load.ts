@@ -106,6 +106,10 @@ function crossCheck(cfg: Config, label: string): void {
       const known = Object.keys(cfg.models).join(', ') || 'none';
       throw new LinesideError(ErrorCode.config, `${label}: station "${s.id}": secondStage.model: "${s.secondStage.model}" is not defined under models (defined: ${known})`);
     }
+    if (s.kind === 'zone' && s.privacy.faceModel !== undefined && !(s.privacy.faceModel in cfg.models)) {
+      const known = Object.keys(cfg.models).join(', ') || 'none';
+      throw new LinesideError(ErrorCode.config, `${label}: station "${s.id}": privacy.faceModel: "${s.privacy.faceModel}" is not defined under models (defined: ${known})`);
+    }
     for (const [cls, r] of Object.entries(s.rules.classes)) {
       if (r.reject !== undefined && r.inconclusive !== undefined && r.inconclusive > r.reject) {
         throw new LinesideError(

@@ -35,6 +35,12 @@ export interface InspectionRecord {
   /** model name → version@sha256 prefix. */
   readonly modelVersions: Readonly<Record<string, string>>;
   readonly frameOrigin: string | null;
+  /**
+   * Zone stations with privacy.blurFaces: how the faces in this frame's evidence image and live
+   * view were found and blurred (face model and count, PPE head boxes, or the whole frame); null
+   * when the frame was neither stored nor shown on the page (no face model ran).
+   */
+  readonly faceBlur?: string | null;
   readonly findings: readonly Finding[];
 }
 

@@ -7,20 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { renderGowning } from '../../scripts/lib/render-gowning.js';
 import type { Appliance } from '../main.js';
 import { readTags } from '../plc/sim/sim-counters.client.js';
+import { laplacianVariance } from '../vision/testing/sharpness.js';
 import { demoConfig, startAppliance, waitFor } from './harness.js';
-
-/** Variance of a 4-neighbour Laplacian over a region: high for a sharp face, low once blurred. */
-async function laplacianVariance(jpeg: Buffer, r: { x: number; y: number; w: number; h: number }): Promise<number> {
-  const { data, info } = await sharp(jpeg).extract({ left: Math.round(r.x), top: Math.round(r.y), width: Math.round(r.w), height: Math.round(r.h) }).greyscale().raw().toBuffer({ resolveWithObject: true });
-  const v: number[] = [];
-  for (let y = 1; y < info.height - 1; y++)
-    for (let x = 1; x < info.width - 1; x++) {
-      const i = y * info.width + x;
-      v.push(4 * data[i]! - data[i - 1]! - data[i + 1]! - data[i - info.width]! - data[i + info.width]!);
-    }
-  const mean = v.reduce((a, b) => a + b, 0) / v.length;
-  return v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length;
-}
 
 describe('end to end: PPE in a zone', () => {
   let app: Appliance | undefined;

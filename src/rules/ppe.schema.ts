@@ -63,6 +63,15 @@ export const privacySchema = z.strictObject({
   compliantPeople: z.enum(['person', 'face']).default('person'),
   /** Share of a person box's height taken as the face when the model has no head/face class. */
   faceShare: z.number().min(0.05).max(1).default(0.22),
+  /**
+   * Key into `models`: a face detector (e.g. BlazeFace, config/pretrained/) run on every frame to
+   * find the faces to blur in evidence and the live view. A person the station's model found whose
+   * face it did not find is still blurred by the station model's head box. Omit to blur by the
+   * station model's head boxes alone.
+   */
+  faceModel: z.string().min(1).optional(),
+  /** Margin added on each side of a face model's box, as a share of its size (hair, ears, chin). */
+  faceMargin: z.number().min(0).max(1).default(0.25),
 });
 
 /** The keys a zone station adds. */

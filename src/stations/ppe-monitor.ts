@@ -17,8 +17,12 @@ export interface PpeFrame {
   readonly people: ReadonlyArray<Person & { readonly trackId: number }>;
   readonly findings: readonly Finding[];
   readonly transitions: readonly PpeTransition[];
-  /** Regions to blur in this frame's evidence image. */
+  /** Regions to blur in this frame's evidence image: `faces` and `whole` together. */
   readonly blur: readonly Box[];
+  /** The station model's face/head box of every person blurred by face (privacy.blurFaces). */
+  readonly faces: readonly Box[];
+  /** People blurred whole: compliant people in a violation frame (privacy.compliantPeople: person). */
+  readonly whole: readonly Box[];
 }
 
 /**
@@ -62,8 +66,14 @@ export class PpeMonitor {
     }
     const anyViolation = tracked.some((p) => p.missing.length > 0);
     const blur: Box[] = [];
+    const faces: Box[] = [];
+    const whole: Box[] = [];
     if (cfg.privacy.blurFaces) {
-      for (const p of tracked) blur.push(p.missing.length === 0 && anyViolation && cfg.privacy.compliantPeople === 'person' ? p.box : p.face);
+      for (const p of tracked) {
+        const asPerson = p.missing.length === 0 && anyViolation && cfg.privacy.compliantPeople === 'person';
+        (asPerson ? whole : faces).push(asPerson ? p.box : p.face);
+        blur.push(asPerson ? p.box : p.face);
+      }
     }
     const findings: Finding[] = tracked.flatMap((p) =>
       p.missing.map((item) => ({
@@ -75,6 +85,6 @@ export class PpeMonitor {
         rejectCode: cfg.ppe!.items[item]!.code ?? 20,
       })),
     );
-    return { people: tracked, findings, transitions, blur };
+    return { people: tracked, findings, transitions, blur, faces, whole };
   }
 }

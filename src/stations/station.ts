@@ -7,6 +7,8 @@ import type { PlcLink } from '../plc/plc-link.js';
 import type { AuditLog } from '../records/audit.js';
 import type { FrameSource } from '../sources/frame-source.js';
 import type { Inspector } from '../vision/inspector.js';
+import type { Camera } from '../sources/camera.js';
+import type { FaceDetector } from './face-blur.js';
 import type { AlarmCenter } from './alarm-center.js';
 import type { RecipeSource } from './recipe-switch.js';
 import type { Recorder } from './recorder.js';
@@ -25,6 +27,10 @@ export interface StationDeps {
   readonly audit?: Pick<AuditLog, 'append'>;
   /** Told when the PLC counter jumped: those parts were never inspected. */
   readonly onMissedTriggers?: (missed: number) => void;
+  /** Zone stations with privacy.faceModel: the face detector whose boxes are blurred. */
+  readonly faces?: FaceDetector | null;
+  /** Zone stations: where each frame goes for the page's live view once its faces are blurred. */
+  readonly live?: Pick<Camera, 'showLive' | 'liveWatched'>;
   readonly metrics: Metrics;
   readonly logger: Logger;
 }

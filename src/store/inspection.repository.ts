@@ -28,6 +28,7 @@ interface InspectionRow {
   recipe_index: number | null;
   recipe_name: string | null;
   requested_by: string | null;
+  face_blur: string | null;
   verdict: Verdict;
   reason: string | null;
   reject_code: number;
@@ -112,10 +113,10 @@ export class InspectionRepository {
     this.#insert = db.prepare(`
       INSERT INTO inspections (station_id, kind, trigger_count, part_id, batch_id, recipe_index, recipe_name, requested_by, verdict, reason,
         reject_code, score, started_at, acquire_ms, preprocess_ms, infer_ms, decode_ms, rules_ms, total_ms,
-        model_versions, frame_origin, recorded_at)
+        model_versions, frame_origin, face_blur, recorded_at)
       VALUES (@stationId, @kind, @triggerCount, @partId, @batchId, @recipeIndex, @recipeName, @requestedBy, @verdict, @reason,
         @rejectCode, @score, @startedAt, @acquireMs, @preprocessMs, @inferMs, @decodeMs, @rulesMs, @totalMs,
-        @modelVersions, @frameOrigin, @recordedAt)`);
+        @modelVersions, @frameOrigin, @faceBlur, @recordedAt)`);
     this.#insertFinding = db.prepare(`
       INSERT INTO findings (inspection_id, label, score, x, y, w, h, rule, effect, reject_code)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
@@ -153,6 +154,7 @@ export class InspectionRepository {
           totalMs: t.totalMs ?? null,
           modelVersions: JSON.stringify(rec.modelVersions),
           frameOrigin: rec.frameOrigin,
+          faceBlur: rec.faceBlur ?? null,
           recordedAt: Date.now(),
         }).lastInsertRowid,
       );
@@ -296,6 +298,7 @@ export class InspectionRepository {
       },
       modelVersions: JSON.parse(r.model_versions) as Record<string, string>,
       frameOrigin: r.frame_origin,
+      faceBlur: r.face_blur,
       findings,
       evidencePath: r.evidence_path,
       evidenceSha256: r.evidence_sha256,

@@ -224,4 +224,6 @@ export const MIGRATIONS: readonly string[] = [
   // 6: who asked for a cleaning check (a user name, or PLC for the PLC's CleanCheckRequest); null
   // for every other inspection and for checks recorded before this version (their audit entry says).
   `ALTER TABLE inspections ADD COLUMN requested_by TEXT;`,
+  // 7: how faces were blurred in a zone station's evidence and live view (privacy), e.g. by a face model.
+  `ALTER TABLE inspections ADD COLUMN face_blur TEXT;`,
 ];

@@ -36,6 +36,17 @@ export async function annotate(image: ImageInput, marks: readonly Mark[], opts: 
   return sharp(data, { raw: info }).composite(labels).jpeg({ quality: opts.quality ?? 88 }).toBuffer();
 }
 
+/**
+ * A frame for the live view: `blur` regions blurred (as in evidence) at full resolution, then
+ * scaled down to `width` at most and encoded. Nothing else is drawn.
+ */
+export async function liveJpeg(image: ImageInput, blur: readonly Roi[], opts: { width: number; quality: number }): Promise<Buffer> {
+  if (blur.length === 0) return openImage(image, 'none').resize({ width: opts.width, withoutEnlargement: true }).jpeg({ quality: opts.quality }).toBuffer();
+  const { data, info } = await openImage(image, 'none').rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  for (const b of blur) await blurRegion(data, info.width, info.height, info.channels, b);
+  return sharp(data, { raw: info }).resize({ width: opts.width, withoutEnlargement: true }).jpeg({ quality: opts.quality }).toBuffer();
+}
+
 /** Stroke a box outline into interleaved RGB pixels, clipped to the image. */
 function drawRect(px: Buffer, w: number, h: number, b: Roi, rgb: Rgb, stroke: number): void {
   const x1 = Math.max(0, Math.round(b.x));

@@ -32,7 +32,7 @@ export interface AutofillOptions {
 const ANOMALIB_OUTPUTS = ['pred_score', 'anomaly_map', 'pred_label', 'pred_mask'];
 const DOCUMENTARY_KEYS = ['version', 'intendedUse', 'licence', 'sha256'];
 /** Manifest keys holding one decoder's options, named after it. */
-const DECODER_OPTION_KEYS = ['yolox', 'ssd', 'segmentation', 'anomalib'];
+const DECODER_OPTION_KEYS = ['yolox', 'ssd', 'segmentation', 'anomalib', 'blazeface', 'detections'];
 
 export function manifestFromOnnx(info: OnnxInfo, opts: AutofillOptions): Autofill {
   const meta = (key: string): string | undefined => (Object.hasOwn(info.metadata, key) ? info.metadata[key] : undefined);

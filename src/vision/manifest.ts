@@ -21,6 +21,10 @@ export const DECODER_TASK = {
   anomalib: 'anomaly',
   /** Per-pixel semantic segmentation `[1, nc, h, w]`. */
   segmentation: 'segment',
+  /** MediaPipe BlazeFace: a score logit and box/keypoint regressors per anchor of fixed grids. */
+  blazeface: 'detect',
+  /** Decoded in the graph: `[1, N, 6]` rows of box, score, class index (CenterNet in @vladmandic/human). */
+  detections: 'detect',
 } as const;
 export type DecoderFamily = keyof typeof DECODER_TASK;
 const decoderFamilies = Object.keys(DECODER_TASK) as [DecoderFamily, ...DecoderFamily[]];
@@ -41,6 +45,22 @@ export const ssdOptionsSchema = z.strictObject({
   activation: z.enum(['none', 'softmax', 'sigmoid']).default('none'),
   /** Score column of the background class, never reported (it still needs a name in `classes`). */
   backgroundClass: z.number().int().min(0).optional(),
+});
+
+/** `blazeface` options (defaults fit MediaPipe's BlazeFace graphs: 2 and 6 anchors per cell). */
+export const blazefaceOptionsSchema = z.strictObject({
+  /** Grid strides in the order the anchors are concatenated; default input/16 and input/8 (16, 32 for a 256 input). */
+  strides: z.array(z.number().int().min(1).max(512)).min(1).optional(),
+  /** Anchors at each cell of each grid, in the order of `strides`. */
+  anchorsPerCell: z.array(z.number().int().min(1).max(64)).min(1).default([2, 6]),
+});
+
+/** `detections` options. */
+export const detectionsOptionsSchema = z.strictObject({
+  /** Column order of the four box columns: corners x1,y1,x2,y2 or y1,x1,y2,x2 (TensorFlow). */
+  boxFormat: z.enum(['xyxy', 'yxyx']).default('xyxy'),
+  /** `pixels`: model-input pixels; `normalized`: 0–1 of the model input's width/height. */
+  boxUnits: z.enum(['pixels', 'normalized']).default('pixels'),
 });
 
 /** `segmentation` options. */
@@ -82,12 +102,14 @@ export const anomalibOptionsSchema = z.strictObject({
 export type YoloxOptions = z.output<typeof yoloxOptionsSchema>;
 export type SsdOptions = z.output<typeof ssdOptionsSchema>;
 export type SegmentationOptions = z.output<typeof segmentationOptionsSchema>;
+export type BlazefaceOptions = z.output<typeof blazefaceOptionsSchema>;
+export type DetectionsOptions = z.output<typeof detectionsOptionsSchema>;
 export type AnomalibOptions = z.output<typeof anomalibOptionsSchema>;
 
 const nmsDefaults = { classAgnostic: false, maxDetections: 300 };
 
 /** Decoders whose output is boxes on the model input, which tiling can map back and merge. */
-export const BOX_DECODERS: ReadonlySet<DecoderFamily> = new Set<DecoderFamily>(['yolov8', 'yolov5', 'yolox', 'ssd']);
+export const BOX_DECODERS: ReadonlySet<DecoderFamily> = new Set<DecoderFamily>(['yolov8', 'yolov5', 'yolox', 'ssd', 'blazeface', 'detections']);
 
 /**
  * `input.tiling`: cut the image (or ROI) into overlapping square tiles of `tile` original pixels,
@@ -190,6 +212,10 @@ export const manifestSchema = z.strictObject({
   ssd: ssdOptionsSchema.optional(),
   /** Options of the `segmentation` decoder (defaults apply when omitted). */
   segmentation: segmentationOptionsSchema.optional(),
+  /** Options of the `blazeface` decoder (defaults apply when omitted). */
+  blazeface: blazefaceOptionsSchema.optional(),
+  /** Options of the `detections` decoder (defaults apply when omitted). */
+  detections: detectionsOptionsSchema.optional(),
   /** Options of the `anomalib` decoder (required with it). */
   anomalib: anomalibOptionsSchema.optional(),
   intendedUse: z.string().min(1),
@@ -206,7 +232,7 @@ export const manifestSchema = z.strictObject({
 }).superRefine((m, ctx) => {
   const want = DECODER_TASK[m.decoder];
   if (m.task !== want) ctx.addIssue({ code: 'custom', path: ['task'], message: `decoder ${m.decoder} serves task ${want}, manifest says ${m.task}` });
-  for (const key of ['yolox', 'ssd', 'segmentation', 'anomalib'] as const) {
+  for (const key of ['yolox', 'ssd', 'segmentation', 'anomalib', 'blazeface', 'detections'] as const) {
     if (m[key] !== undefined && m.decoder !== key) ctx.addIssue({ code: 'custom', path: [key], message: `${key} options given, but the decoder is ${m.decoder}` });
   }
   const nc = m.classes.length;
@@ -247,6 +273,8 @@ function canaryIssues(m: { task: string; classes: readonly string[]; thresholds:
 export const YOLOX_DEFAULTS: YoloxOptions = yoloxOptionsSchema.parse({});
 export const SSD_DEFAULTS: SsdOptions = ssdOptionsSchema.parse({});
 export const SEGMENTATION_DEFAULTS: SegmentationOptions = segmentationOptionsSchema.parse({});
+export const BLAZEFACE_DEFAULTS: BlazefaceOptions = blazefaceOptionsSchema.parse({});
+export const DETECTIONS_DEFAULTS: DetectionsOptions = detectionsOptionsSchema.parse({});
 
 export type Manifest = z.output<typeof manifestSchema>;
 export type ManifestInput = z.input<typeof manifestSchema>;

@@ -234,11 +234,11 @@ describe('manifest input.tiling', () => {
     };
     expect(issue({ ...base, input: { ...base.input, tiling: { tile: 640, overlap: 0.6 } } })).toMatch(/^input\.tiling\.overlap/);
     expect(issue({ ...base, input: { ...base.input, tiling: { tile: 8 } } })).toMatch(/^input\.tiling\.tile/);
-    for (const decoder of ['yolov5', 'yolox', 'ssd']) {
+    for (const decoder of ['yolov5', 'yolox', 'ssd', 'blazeface']) {
       expect(issue({ ...base, decoder, input: { ...base.input, tiling: { tile: 640 } } }), decoder).toBe('ok');
     }
     expect(issue({ ...base, task: 'classify', decoder: 'softmax', input: { ...base.input, tiling: { tile: 640 } } })).toBe(
-      'input.tiling: tiling needs a box decoder (yolov8, yolov5, yolox, ssd), the decoder is softmax',
+      'input.tiling: tiling needs a box decoder (yolov8, yolov5, yolox, ssd, blazeface, detections), the decoder is softmax',
     );
     expect(issue({ ...base, task: 'segment', decoder: 'yolov8-seg', input: { ...base.input, tiling: { tile: 640 } } })).toMatch(/^input\.tiling: tiling needs a box decoder/);
     expect(MAX_TILES).toBeGreaterThanOrEqual(100);

@@ -94,6 +94,7 @@ function inspectionJson(i: StoredInspection): Record<string, unknown> {
     recipeIndex: i.recipeIndex,
     recipeName: i.recipeName ?? null,
     requestedBy: i.requestedBy ?? null,
+    faceBlur: i.faceBlur ?? null,
     verdict: i.verdict,
     reason: i.reason,
     rejectCode: i.rejectCode,

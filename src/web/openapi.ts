@@ -66,6 +66,7 @@ function describeApi(version: string): Record<string, unknown> & { paths: Record
             recipeIndex: { type: ['integer', 'null'] },
             recipeName: { type: ['string', 'null'], description: 'name of the recipe the part was inspected with, when it has one' },
             requestedBy: { type: ['string', 'null'], description: 'cleaning checks: the user who asked for it on the page, or PLC for the PLC\'s CleanCheckRequest; null for other inspections' },
+            faceBlur: { type: ['string', 'null'], description: 'zone stations: how faces were found and blurred in the evidence image and live view (face model, PPE head boxes, or whole frame)' },
             verdict: { enum: ['pass', 'reject', 'inconclusive', 'not_inspected'] },
             reason: { type: ['string', 'null'] },
             rejectCode: { type: 'integer' },

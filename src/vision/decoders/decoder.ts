@@ -5,6 +5,8 @@ import type { Manifest } from '../manifest.js';
 import type { InputTransform } from '../preprocess.js';
 import type { WireTensor } from '../worker-protocol.js';
 import { ANOMALIB_OUTPUTS, anomalibShape, decodeAnomalib } from './anomalib.decoder.js';
+import { blazefaceShape, decodeBlazeface } from './blazeface.decoder.js';
+import { decodeDetections, detectionsShape } from './detections.decoder.js';
 import { decodeSegmentation, segmentationShape } from './segmentation.decoder.js';
 import { decodeSoftmax } from './softmax.decoder.js';
 import { decodeSsd, splitSsdOutputs, ssdShape } from './ssd.decoder.js';
@@ -22,7 +24,7 @@ export interface DecodeContext {
 export type OutputShapes = readonly { readonly name?: string; readonly dims: readonly number[] }[];
 
 /** Families that read more than one output tensor. */
-const MULTI_OUTPUT = new Set<Manifest['decoder']>(['yolov8-seg', 'ssd', 'anomalib']);
+const MULTI_OUTPUT = new Set<Manifest['decoder']>(['yolov8-seg', 'ssd', 'anomalib', 'blazeface']);
 
 /** Output names the decoder reads, in order: the manifest's list, else the model's own order. */
 function outputNames(outputs: Readonly<Record<string, unknown>>, manifest: Manifest): string[] {
@@ -72,6 +74,10 @@ export function decode(outputs: Readonly<Record<string, WireTensor>>, ctx: Decod
       return decodeAnomalib(Object.fromEntries(picked.map((t) => [t.name, t])), ctx);
     case 'segmentation':
       return decodeSegmentation(first, ctx);
+    case 'blazeface':
+      return decodeBlazeface(picked, ctx);
+    case 'detections':
+      return decodeDetections(first, ctx);
     default:
       return assertNever(family, 'decoder');
   }
@@ -121,6 +127,10 @@ function checkPicked(outs: OutputShapes, manifest: Manifest, complete: boolean):
       return anomalibShape(outs, complete);
     case 'segmentation':
       return segmentationShape(outs, manifest);
+    case 'blazeface':
+      return blazefaceShape(outs, manifest, complete);
+    case 'detections':
+      return detectionsShape(outs);
     default:
       return assertNever(family, 'decoder');
   }
