@@ -52,6 +52,19 @@ describe('config', () => {
     expect(configError(raw)).toContain('station "blister": model: "nope" is not defined under models (defined: det)');
   });
 
+  it('alongside: the model beside the station\'s own is loaded with it; an unknown id names the station and the key', async () => {
+    const { stationModelKeys } = await import('./recipes.js');
+    const ok = base();
+    (ok.models as Record<string, unknown>).anomaly = { path: 'models/blister-anomaly.onnx' };
+    (ok.stations[0] as Record<string, unknown>).alongside = { model: 'anomaly', explainedBy: ['empty_pocket'] };
+    const cfg = parseConfig(ok, '/etc/lineside');
+    expect(cfg.stations[0]).toMatchObject({ alongside: { model: 'anomaly', label: 'anomaly', explainedBy: ['empty_pocket'] } });
+    expect(stationModelKeys(cfg.stations[0]!)).toEqual(['det', 'anomaly']);
+    const bad = base();
+    (bad.stations[0] as Record<string, unknown>).alongside = { model: 'gone' };
+    expect(configError(bad)).toContain('station "blister": alongside.model: "gone" is not defined under models (defined: det)');
+  });
+
   it('privacy.faceModel: a face model defined under models is loaded for the station; an unknown id names the station and the key', async () => {
     const { stationModelKeys } = await import('./recipes.js');
     const ok = base();

@@ -106,6 +106,10 @@ function crossCheck(cfg: Config, label: string): void {
       const known = Object.keys(cfg.models).join(', ') || 'none';
       throw new LinesideError(ErrorCode.config, `${label}: station "${s.id}": secondStage.model: "${s.secondStage.model}" is not defined under models (defined: ${known})`);
     }
+    if (s.alongside && !(s.alongside.model in cfg.models)) {
+      const known = Object.keys(cfg.models).join(', ') || 'none';
+      throw new LinesideError(ErrorCode.config, `${label}: station "${s.id}": alongside.model: "${s.alongside.model}" is not defined under models (defined: ${known})`);
+    }
     if (s.kind === 'zone' && s.privacy.faceModel !== undefined && !(s.privacy.faceModel in cfg.models)) {
       const known = Object.keys(cfg.models).join(', ') || 'none';
       throw new LinesideError(ErrorCode.config, `${label}: station "${s.id}": privacy.faceModel: "${s.privacy.faceModel}" is not defined under models (defined: ${known})`);

@@ -30,6 +30,7 @@ export function ownRecipe(station: PartStationConfig, index: number): StationRec
 export function stationModelKeys(station: StationConfig): string[] {
   const keys = new Set<string>([station.model]);
   if (station.secondStage) keys.add(station.secondStage.model);
+  if (station.alongside) keys.add(station.alongside.model);
   if (station.kind === 'zone' && station.privacy.faceModel !== undefined) keys.add(station.privacy.faceModel);
   for (const r of stationRecipes(station) ?? []) {
     keys.add(r.station.model);

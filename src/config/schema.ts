@@ -81,6 +81,18 @@ const secondStage = z.strictObject({
   maxRegions: z.number().int().min(1).max(256).default(32),
 });
 
+const alongside = z.strictObject({
+  /** Key into `models`: a whole-frame model (typically a taught anomaly model) run beside the station's own. */
+  model: id,
+  /** Its regions (or, without regions, its defect score) become detections of this label for the rules. */
+  label: z.string().min(1).default('anomaly'),
+  /**
+   * A region whose centre lies in a detection of one of these labels (or that holds one's centre)
+   * is explained by it and not reported again, so the reason names the specific defect.
+   */
+  explainedBy: z.array(z.string().min(1)).default([]),
+});
+
 /**
  * One product/format the PLC selects by `RecipeIndex`: the keys a changeover changes. Keys left
  * out are the station's own; `secondStage: null` runs the recipe without the station's second stage.
@@ -121,6 +133,12 @@ const stationBase = {
    * on the region's box, for the rules, e.g. `face/no_mask: { reject: 0.5, code: 20 }`.
    */
   secondStage: secondStage.optional(),
+  /**
+   * A second whole-frame model run at the same time on the same frame, e.g. the anomaly model
+   * `lineside teach` builds beside a supervised detector: what the detector has no class for still
+   * rejects, as `<label>` (default `anomaly`) with its box.
+   */
+  alongside: alongside.optional(),
   rules: rules.default({ classes: {}, minScore: 0.25 }),
   plc: stationPlc.default({ tags: {} }),
   /** Bounded queue between trigger and inspection; a trigger that finds it full is answered not-inspected. */

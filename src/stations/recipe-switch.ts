@@ -4,7 +4,7 @@ import { HealthCell, HealthState, type ComponentHealth } from '../domain/health.
 import type { Logger } from '../observability/logger.js';
 import type { PlcLink } from '../plc/plc-link.js';
 import { SYSTEM, type AuditLog } from '../records/audit.js';
-import { singleStage, twoStage, type Inspector } from '../vision/inspector.js';
+import { singleStage, twoStage, withAlongside, type Inspector } from '../vision/inspector.js';
 import type { Model } from '../vision/model.js';
 import type { AlarmCenter } from './alarm-center.js';
 
@@ -175,9 +175,10 @@ export class RecipeSwitch {
   }
 }
 
-/** The inspector a station config asks for: its model, or its model with a second stage. */
+/** The inspector a station config asks for: its model, with a second stage and/or a model alongside. */
 export function inspectorFor(station: StationConfig, modelOf: (key: string) => Model): Inspector {
-  return station.secondStage ? twoStage(modelOf(station.model), modelOf(station.secondStage.model), station.secondStage) : singleStage(modelOf(station.model));
+  const main = station.secondStage ? twoStage(modelOf(station.model), modelOf(station.secondStage.model), station.secondStage) : singleStage(modelOf(station.model));
+  return station.alongside ? withAlongside(main, modelOf(station.alongside.model), station.alongside) : main;
 }
 
 /** A station's configured recipes with their (already loaded) models; undefined without `recipes`. */

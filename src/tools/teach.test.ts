@@ -20,6 +20,8 @@ const testDir = join(dir, 'test');
 const out = join(dir, 'models', 'blister-anomaly.onnx');
 let taught: TeachResult;
 let report: ValidationReport;
+/** Recall per defect type reached with 20 teaching images (measured 1.0 for each; a margin for other seeds). */
+const MIN_RECALL = 0.8;
 
 beforeAll(async () => {
   await writeAnomalySet(join(dir, 'teach'), ANOMALY_SEEDS.teach, 20, 0);
@@ -72,8 +74,8 @@ describe('lineside teach (anomaly model from good parts only)', () => {
 
 describe('lineside validate (held-out good and defective parts)', () => {
   it('reports AUROC, recall per defect type, false reject rate, threshold and hashes, and writes the chart', async () => {
-    expect(report.dataset.counts).toEqual({ good: 20, missing_tablet: 6, broken_tablet: 6, wrong_colour: 6, foreign_particle: 6, damaged_foil: 6 });
-    expect(Object.keys(report.recall).sort()).toEqual(['broken_tablet', 'damaged_foil', 'foreign_particle', 'missing_tablet', 'wrong_colour']);
+    expect(report.dataset.counts).toEqual({ good: 20, missing_tablet: 6, broken_tablet: 6, chipped_tablet: 6, wrong_colour: 6, foreign_particle: 6, damaged_foil: 6 });
+    expect(Object.keys(report.recall).sort()).toEqual(['broken_tablet', 'chipped_tablet', 'damaged_foil', 'foreign_particle', 'missing_tablet', 'wrong_colour']);
     expect(report.threshold.value).toBe(0.5);
     expect(report.threshold.why).toMatch(/held back/);
     expect(report.images.every((i) => /^[0-9a-f]{64}$/.test(i.sha256))).toBe(true);
@@ -85,9 +87,33 @@ describe('lineside validate (held-out good and defective parts)', () => {
     expect(png.subarray(1, 4).toString()).toBe('PNG');
   });
 
-  it('separates defective from good parts better than chance (the targets AUROC ≥ 0.98, recall ≥ 0.95 are NOT reached yet)', () => {
-    // Measured on 100 good + 200 defective held-out images: AUROC 0.85 (README). This guards the level reached.
-    expect(report.auroc).toBeGreaterThan(0.7);
-    expect(report.falseRejectRate).toBeLessThanOrEqual(0.15);
+  it('rejects every defect type but chips at the taught threshold, and passes good parts', () => {
+    // 20 teaching images only (the demo model is taught from 60: models/blister-anomaly.validation.json).
+    for (const kind of ['missing_tablet', 'broken_tablet', 'wrong_colour', 'foreign_particle', 'damaged_foil']) expect(report.recall[kind], kind).toBeGreaterThanOrEqual(MIN_RECALL);
+    // Measured: 1 of the 20 good parts over the threshold (the demo model, taught from 60: 1 %).
+    expect(report.falseRejectRate).toBeLessThanOrEqual(0.1);
+    // A chip (a 4–7 px bite out of a tablet's rim) is not found: the measured level, not the target.
+    expect(report.recall.chipped_tablet).toBeLessThan(0.5);
+  });
+});
+
+describe('the taught model on the camera image', () => {
+  it('marks a defect where it is in the image, though the card is shifted and turned', async () => {
+    const model = await Model.load('taught', { path: out, workers: 1, threads: 1 });
+    try {
+      for (const seed of [11, 12, 13]) {
+        const r = await renderBlister(ANOMALY_SEEDS.heldOut + 90_000 + seed, planPockets(new Rng(seed), 0), { particles: 1 });
+        const speck = r.defects.find((d) => d.class === 'foreign_particle')!.box;
+        const { output } = await model.infer(r.jpeg);
+        expect(output.kind).toBe('scores');
+        const regions = output.kind === 'scores' ? (output.regions ?? []) : [];
+        const cx = speck.x + speck.w / 2;
+        const cy = speck.y + speck.h / 2;
+        const hit = regions.find((g) => cx >= g.box.x - 4 && cx <= g.box.x + g.box.w + 4 && cy >= g.box.y - 4 && cy <= g.box.y + g.box.h + 4);
+        expect(hit, `seed ${seed}: speck at ${cx.toFixed(0)},${cy.toFixed(0)}; regions ${JSON.stringify(regions.map((g) => g.box))}`).toBeDefined();
+      }
+    } finally {
+      await model.close();
+    }
   });
 });

@@ -5,7 +5,10 @@ import { parseConfig } from '../config/load.js';
 import type { PartStationConfig } from '../config/schema.js';
 import { demoConfig } from '../e2e/harness.js';
 import { inspectFrame } from '../stations/inspect.js';
-import { padded, singleStage, twoStage } from './inspector.js';
+import { planPockets, renderBlister } from '../../scripts/lib/render-blister.js';
+import { Rng } from '../../scripts/lib/rng.js';
+import { inspectorFor } from '../stations/recipe-switch.js';
+import { padded, singleStage, twoStage, withAlongside } from './inspector.js';
 import { Model } from './model.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -72,5 +75,63 @@ describe('two-stage inspection by configuration', () => {
     const raw = structuredClone(demoConfig()) as unknown as { stations: Array<{ id: string; secondStage?: unknown }> };
     raw.stations.find((s) => s.id === 'blister')!.secondStage = { model: 'nope' };
     expect(() => parseConfig(raw, ROOT, 'line.yaml')).toThrow('line.yaml: station "blister": secondStage.model: "nope" is not defined under models (defined: blister, ppe, cleaning)');
+  });
+});
+
+describe('a taught anomaly model alongside the detector', () => {
+  let detector: Model;
+  let anomaly: Model;
+  beforeAll(async () => {
+    detector = await Model.load('blister', { path: `${ROOT}models/blister-detector.onnx`, workers: 1, threads: 1 });
+    anomaly = await Model.load('anomaly', { path: `${ROOT}models/blister-anomaly.onnx`, workers: 1, threads: 1 });
+  });
+  afterAll(async () => {
+    await detector?.close();
+    await anomaly?.close();
+  });
+  const station = (): PartStationConfig => {
+    const cfg = demoConfig((c) => {
+      c.models.anomaly = { path: 'models/blister-anomaly.onnx' };
+      const st = c.stations.find((s) => s.id === 'blister')!;
+      st.alongside = { model: 'anomaly', explainedBy: ['empty_pocket', 'broken_tablet'] };
+      st.rules = { minScore: 0.3, classes: { empty_pocket: { reject: 0.5, code: 10 }, broken_tablet: { reject: 0.5, code: 11 }, anomaly: { reject: 0.5, code: 19 } } };
+    });
+    return cfg.stations.find((s) => s.id === 'blister') as PartStationConfig;
+  };
+  const inspect = async (st: PartStationConfig, jpeg: Buffer) =>
+    inspectFrame(st, inspectorFor(st, (k) => (k === 'anomaly' ? anomaly : detector)), { triggerCount: 1, partId: 'P1', batchId: null, recipeIndex: null, startedAt: Date.now() }, async () => ({ data: jpeg, capturedAt: Date.now(), origin: 'card' }));
+
+  it('rejects what the detector has no class for (a speck on the foil) as anomaly, boxed where it is', async () => {
+    const card = await renderBlister(777_001, planPockets(new Rng(3), 0), { particles: 1 });
+    const speck = card.defects.find((d) => d.class === 'foreign_particle')!.box;
+    const insp = await inspect(station(), card.jpeg);
+    expect(insp.record.verdict).toBe('reject');
+    expect(insp.record.rejectCode).toBe(19);
+    const f = insp.record.findings.find((x) => x.label === 'anomaly' && x.effect === 'reject')!;
+    const cx = speck.x + speck.w / 2;
+    const cy = speck.y + speck.h / 2;
+    expect(cx).toBeGreaterThanOrEqual(f.box!.x - 4);
+    expect(cx).toBeLessThanOrEqual(f.box!.x + f.box!.w + 4);
+    expect(cy).toBeGreaterThanOrEqual(f.box!.y - 4);
+    expect(cy).toBeLessThanOrEqual(f.box!.y + f.box!.h + 4);
+    expect(insp.record.modelVersions).toEqual({ blister: detector.versionTag, anomaly: anomaly.versionTag });
+  });
+
+  it('names the detector\'s class when it explains the anomaly, and passes a good card', async () => {
+    const plan = planPockets(new Rng(4), 0).map((p, i) => (i === 6 ? 'empty_pocket' : p));
+    const empty = await inspect(station(), (await renderBlister(777_002, plan)).jpeg);
+    expect(empty.record.rejectCode).toBe(10);
+    expect(empty.record.findings.some((f) => f.label === 'anomaly')).toBe(false);
+    // Without explainedBy the same region is reported twice: by class and as an anomaly.
+    const st = station();
+    const unexplained = await inspect({ ...st, alongside: { ...st.alongside!, explainedBy: [] } }, (await renderBlister(777_002, plan)).jpeg);
+    expect(unexplained.record.findings.some((f) => f.label === 'anomaly' && f.effect === 'reject')).toBe(true);
+    const good = await inspect(station(), (await renderBlister(777_003, planPockets(new Rng(5), 0))).jpeg);
+    expect(good.record.verdict).toBe('pass');
+  });
+
+  it('is down when the alongside model is down, naming it', () => {
+    const pipeline = withAlongside(singleStage(detector), { ...anomaly, key: 'anomaly', versionTag: anomaly.versionTag, health: { value: { state: 'down', detail: 'canary failed' } } } as unknown as Model, { label: 'anomaly', explainedBy: [] });
+    expect(pipeline.health.value).toMatchObject({ state: 'down', detail: 'alongside model anomaly: canary failed' });
   });
 });

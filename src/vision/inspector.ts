@@ -76,6 +76,63 @@ export function twoStage(first: Model, second: Model, opts: SecondStageOptions):
   };
 }
 
+export interface AlongsideOptions {
+  /** Label the alongside model's regions get as detections. */
+  readonly label: string;
+  /** Labels of the main model's detections that explain a region (it is then not reported again). */
+  readonly explainedBy: readonly string[];
+}
+
+/**
+ * The station's inspector and a whole-frame model beside it, on the same frame at the same time
+ * (each has its own workers). The alongside model's anomaly regions — or, for a classifier or a
+ * model without a map, its top non-normal class — join the main output as detections labelled
+ * `opts.label`, except regions a detection of an `explainedBy` label already accounts for. Its
+ * health and version are part of the station's.
+ */
+export function withAlongside(main: Inspector, other: Model, opts: AlongsideOptions): Inspector {
+  return {
+    health: {
+      get value(): ComponentHealth {
+        const a = main.health.value;
+        const b = other.health.value;
+        if (a.state !== HealthState.ok) return a;
+        if (b.state !== HealthState.ok) return { ...b, detail: `alongside model ${other.key}: ${b.detail ?? b.state}` };
+        return a;
+      },
+    },
+    versions: { ...main.versions, [other.key]: other.versionTag },
+    async infer(image, roi) {
+      const [r, o] = await Promise.all([main.infer(image, roi), other.infer(image, roi)]);
+      const base = r.output.kind === 'detections' ? r.output.detections : [];
+      const explains = base.filter((d) => opts.explainedBy.includes(d.label));
+      const found = alongsideDetections(o.output, opts.label, o.transform.srcWidth, o.transform.srcHeight).filter((a) => !explains.some((d) => overlaps(a.box, d.box)));
+      const output: ModelOutput =
+        r.output.kind === 'detections' ? { ...r.output, detections: [...base, ...found] } : { ...r.output, regions: [...(r.output.regions ?? []), ...found] };
+      // The two ran side by side: the frame waited for the slower of them.
+      return { ...r, output, inferMs: Math.max(r.inferMs, o.inferMs), preprocessMs: Math.max(r.preprocessMs, o.preprocessMs), decodeMs: r.decodeMs + o.decodeMs };
+    },
+  };
+}
+
+function alongsideDetections(out: ModelOutput, label: string, width: number, height: number): Detection[] {
+  if (out.kind === 'detections') return out.detections.map((d) => ({ ...d, label }));
+  if (out.regions && out.regions.length > 0) return out.regions.map((d) => ({ ...d, label }));
+  // No map: the frame as a whole, with the defect class's score (the last class of [normal, anomaly]).
+  const defect = out.scores[out.scores.length - 1];
+  return defect && out.scores.length > 1 ? [{ classId: defect.classId, label, score: defect.score, box: { x: 0, y: 0, w: width, h: height } }] : [];
+}
+
+/** Either box's centre inside the other. */
+function overlaps(a: Roi, b: Roi): boolean {
+  const inside = (p: Roi, q: Roi): boolean => {
+    const cx = p.x + p.w / 2;
+    const cy = p.y + p.h / 2;
+    return cx >= q.x && cx <= q.x + q.w && cy >= q.y && cy <= q.y + q.h;
+  };
+  return inside(a, b) || inside(b, a);
+}
+
 /** The second model's answer for a region: its top class, or its best detection. */
 function topClass(out: ModelOutput): { classId: number; label: string; score: number } | null {
   const items = out.kind === 'scores' ? out.scores : out.detections;
