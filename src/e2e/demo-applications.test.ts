@@ -91,6 +91,10 @@ describe('end to end: the demo shows PPE zones and cleaning against the referenc
       expect(frames.filter((f) => f.verdict === 'reject').length).toBeGreaterThanOrEqual(5);
       expect(frames.filter((f) => f.verdict !== (violates(f.file) ? 'reject' : 'pass'))).toEqual([]);
       expect(frames.some((f) => ['walk-0006.jpg', 'walk-0010.jpg'].includes(f.file))).toBe(true);
+      // The stored evidence of the violation had its faces found by the demo's face model (BlazeFace).
+      const stored = db.prepare(`SELECT face_blur AS faceBlur FROM inspections i JOIN evidence e ON e.inspection_id = i.id WHERE i.station_id = 'gowning'`).all() as { faceBlur: string | null }[];
+      expect(stored.length).toBeGreaterThan(0);
+      for (const r of stored) expect(r.faceBlur).toMatch(/^face model faces@|^face model blazeface/);
     } finally {
       db.close();
     }
