@@ -95,6 +95,7 @@ function inspectionJson(i: StoredInspection): Record<string, unknown> {
     recipeName: i.recipeName ?? null,
     requestedBy: i.requestedBy ?? null,
     faceBlur: i.faceBlur ?? null,
+    frameOrigin: i.frameOrigin ?? null,
     verdict: i.verdict,
     reason: i.reason,
     rejectCode: i.rejectCode,

@@ -65,6 +65,7 @@ function describeApi(version: string): Record<string, unknown> & { paths: Record
             batchId: { type: ['string', 'null'] },
             recipeIndex: { type: ['integer', 'null'] },
             recipeName: { type: ['string', 'null'], description: 'name of the recipe the part was inspected with, when it has one' },
+            frameOrigin: { type: ['string', 'null'], description: 'where the frame came from: the file name for folder and replay sources; for a cleaning check the views\' files, space-separated' },
             requestedBy: { type: ['string', 'null'], description: 'cleaning checks: the user who asked for it on the page, or PLC for the PLC\'s CleanCheckRequest; null for other inspections' },
             faceBlur: { type: ['string', 'null'], description: 'zone stations: how faces were found and blurred in the evidence image and live view (face model, PPE head boxes, or whole frame)' },
             verdict: { enum: ['pass', 'reject', 'inconclusive', 'not_inspected'] },

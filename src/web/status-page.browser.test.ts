@@ -184,6 +184,7 @@ describe('the supervisor page in a real browser', () => {
     const views = (app.config.stations.find((s) => s.id === 'hopper') as { views: number }).views;
     const shown = card.locator('[data-testid="cleaning-views"]');
     await expect.poll(() => shown.evaluate((el) => (el as unknown as { naturalWidth: number; naturalHeight: number }).naturalWidth / (el as unknown as { naturalHeight: number }).naturalHeight)).toBeGreaterThan(views * 0.9);
+    await expect(card.locator('figcaption').first().textContent()).resolves.toContain(`views 1…${views},`);
     // An operator may request a check but not sign it.
     await expect(card.getByRole('button', { name: 'Sign as second verifier' }).isDisabled()).resolves.toBe(true);
     await op.close();
