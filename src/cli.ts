@@ -42,12 +42,16 @@ usage:
       box: writes the ONNX file (outputs pred_score and anomaly_map, 0.5 = the
       taught threshold), its manifest NAME.json with the sha256, and checks it
       loads in the model runtime. Default --out models/<station>-anomaly.onnx.
-  lineside validate --model FILE --dataset DIR [--out REPORT.json]
+  lineside validate --model FILE --dataset DIR [--out REPORT.json] [--config FILE --station ID] [--reason FOLDER=CLASS[,CLASS] …]
       Score a held-out dataset (DIR/good and one folder per defect type) with
       a model: image-level AUROC, recall per defect type and false reject rate
       at the model's threshold, dataset hashes; writes REPORT.json (default
       ./validation-<model>.json) and a PNG of the ROC curve and score
-      distributions beside it.
+      distributions beside it. Detectors and classifiers score each image by
+      their most confident defect class; with --config and --station that
+      station's reject thresholds and codes apply, and the report says per
+      folder whether the top class was the right reason (a folder is the
+      class of its name, or as mapped by --reason FOLDER=CLASS,…).
   lineside pki (list | trust THUMBPRINT-OR-FILE | reject THUMBPRINT-OR-FILE)
                [--config FILE | --pki-dir DIR]
       The PLC link's certificates: prints state (own, trusted, rejected),
@@ -214,13 +218,33 @@ async function teachCommand(args: string[]): Promise<number> {
 
 async function validateCommand(args: string[]): Promise<number> {
   const { validate } = await import('./tools/validate.js');
-  const { values } = parseArgs({ args, options: { model: { type: 'string' }, dataset: { type: 'string' }, out: { type: 'string' } }, strict: true });
-  if (!values.model || !values.dataset) {
-    console.error('usage: lineside validate --model FILE --dataset DIR [--out REPORT.json]');
+  const { values } = parseArgs({
+    args,
+    options: { model: { type: 'string' }, dataset: { type: 'string' }, out: { type: 'string' }, config: { type: 'string' }, station: { type: 'string' }, reason: { type: 'string', multiple: true } },
+    strict: true,
+  });
+  const usage = 'usage: lineside validate --model FILE --dataset DIR [--out REPORT.json] [--config FILE --station ID] [--reason FOLDER=CLASS[,CLASS] …]';
+  const reasons: Record<string, string[]> = {};
+  for (const r of values.reason ?? []) {
+    const [folder, classes] = r.split('=');
+    if (!folder || !classes) {
+      console.error(`--reason ${r}: expected FOLDER=CLASS[,CLASS]\n${usage}`);
+      return 2;
+    }
+    reasons[folder] = classes.split(',').filter((c) => c.length > 0);
+  }
+  if (!values.model || !values.dataset || (values.station === undefined) !== (values.config === undefined)) {
+    console.error(usage);
     return 2;
   }
   const stem = values.model.replace(/^.*[\\/]/, '').replace(/\.onnx$/i, '');
-  const r = await validate({ model: resolve(values.model), dataset: resolve(values.dataset), out: resolve(values.out ?? `validation-${stem}.json`) });
+  const r = await validate({
+    model: resolve(values.model),
+    dataset: resolve(values.dataset),
+    out: resolve(values.out ?? `validation-${stem}.json`),
+    ...(values.config !== undefined && values.station !== undefined ? { station: { config: resolve(values.config), station: values.station } } : {}),
+    reasons,
+  });
   console.log(r.summary);
   return 0;
 }

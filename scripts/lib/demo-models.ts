@@ -86,25 +86,33 @@ interface DetectorJob {
   readonly seed: number;
 }
 
+/**
+ * Every class the blister detector tells apart: pocket contents and the wrong product's colour.
+ * Chips, foreign particles and foil damage are no classes: with them, linear window templates at
+ * this resolution fired on good cards (README: product defects).
+ */
+export const BLISTER_DETECTOR_CLASSES = [...BLISTER_CLASSES, 'wrong_colour'] as const;
+
 const blister: DetectorJob = {
   spec: {
     name: 'blister-detector',
     version: VERSION,
-    classes: BLISTER_CLASSES,
+    classes: BLISTER_DETECTOR_CLASSES,
     // A tablet missing a wedge is neither a whole tablet nor an empty pocket, which one linear
-    // template cannot express; one template per direction of the missing wedge (45° bins) can.
-    groups: [{ classIds: [0, 1, 2], kernel: 14, components: [1, 1, 8] }],
+    // template cannot express; one template per direction of the missing wedge (45° bins) can, and
+    // one per other product's colour. All four share anchors, so at a pocket the best class wins.
+    groups: [{ classIds: [0, 1, 2, 3], kernel: 14, components: [1, 1, 8, 4] }],
     size: 320,
     stride: 4,
     normaliseWindow: 15,
-    description: 'Sliding-window blister pocket detector: tablet, empty pocket, broken tablet',
+    description: 'Sliding-window blister detector: tablet, empty pocket, broken tablet, wrong-colour tablet',
     licence: LICENCE,
   },
-  trainImages: 200,
+  trainImages: 300,
   // Five mining rounds: with three, good cards still drew stray broken_tablet scores near 0.55.
   fit: { ...detectorFit, mineRounds: 5 },
-  train: (n) => blisterTrainSet(n, letterbox320, BLISTER_CLASSES),
-  intendedUse: 'Demo only: finds tablets, empty pockets and broken tablets in the synthetic 2×5 blister cards of fixtures/blister.',
+  train: (n) => blisterTrainSet(n, letterbox320, BLISTER_DETECTOR_CLASSES),
+  intendedUse: 'Demo only: finds tablets, empty pockets, broken tablets and wrong-colour tablets in the synthetic 2×5 blister cards of fixtures/blister and scripts/lib/render-blister.ts.',
   seed: TRAIN_SEEDS.blister,
 };
 

@@ -26,7 +26,7 @@ import {
 /** A training image after the runtime's own preprocessing: CHW bytes plus object centres in model pixels. */
 export interface TrainImage {
   readonly pixels: Uint8Array;
-  readonly objects: readonly { readonly classId: number; readonly x: number; readonly y: number; readonly pose?: number }[];
+  readonly objects: readonly { readonly classId: number; readonly x: number; readonly y: number; readonly pose?: number; readonly variant?: number }[];
 }
 
 export interface DetectorFitOptions extends FitOptions {
@@ -56,6 +56,8 @@ class GroupSamples {
   readonly labels: number[][];
   /** Per class: pose of the nearest object of that class (NaN when it has none). */
   readonly poses: number[][];
+  /** Per class: drawn variant of the nearest object of that class (NaN when it has none or no variant). */
+  readonly variants: number[][];
 
   constructor(
     readonly group: WindowGroup,
@@ -64,6 +66,7 @@ class GroupSamples {
     this.m = new Matrix(3 * group.kernel * group.kernel, 4096);
     this.labels = group.classIds.map(() => []);
     this.poses = group.classIds.map(() => []);
+    this.variants = group.classIds.map(() => []);
   }
 
   /** Add the window at feature pixel (u, v), labelled by distance to each class's nearest object. */
@@ -76,19 +79,21 @@ class GroupSamples {
       const d = o ? Math.sqrt((o.x - c.x) ** 2 + (o.y - c.y) ** 2) : Infinity;
       this.labels[i]!.push(d <= POSITIVE_WITHIN ? 1 : d >= NEGATIVE_BEYOND ? 0 : -1);
       this.poses[i]!.push(o?.pose ?? Number.NaN);
+      this.variants[i]!.push(o?.variant ?? Number.NaN);
     });
   }
 
   /**
    * One target row per Conv channel. A class with several components splits its positives by the
-   * object's pose into equal bins (for a broken tablet, the direction of the missing wedge); the
-   * other bins' positives are ignored by a component, not counted against it.
+   * object's drawn variant where it has one (a speck or a fibre's orientation), else by its pose
+   * into equal bins (for a broken tablet, the direction of the missing wedge); the other
+   * components' positives are ignored by a component, not counted against it.
    */
   channelTargets(): Int8Array[] {
     const out: Int8Array[] = [];
     componentsOf(this.group).forEach((count, i) => {
       const labels = this.labels[i]!;
-      const owner = labels.map((y, r) => (y !== 1 || count === 1 ? 0 : poseBin(this.poses[i]![r]!, count)));
+      const owner = labels.map((y, r) => (y !== 1 || count === 1 ? 0 : componentOf(this.variants[i]![r]!, this.poses[i]![r]!, count)));
       for (let j = 0; j < count; j++) out.push(Int8Array.from(labels, (y, r) => (y === 1 && owner[r] !== j ? -1 : y)));
     });
     return out;
@@ -248,6 +253,12 @@ function windowAccuracy(spec: DetectorSpec, s: GroupSamples, model: LinearModel,
     });
   }
   return s.group.classIds.map((id, i) => [spec.classes[id]!, Math.round((right[i]! / Math.max(1, seen[i]!)) * 10000) / 10000]);
+}
+
+function componentOf(variant: number, pose: number, count: number): number {
+  if (Number.isNaN(variant)) return poseBin(pose, count);
+  if (variant < 0 || variant >= count) throw new Error(`variant ${variant} outside the class's ${count} components`);
+  return variant;
 }
 
 function poseBin(pose: number, bins: number): number {

@@ -16,6 +16,8 @@ export interface LabelledObject {
   readonly box: LabelBox;
   /** Orientation in degrees where the class has one (the direction a tablet's missing wedge faces). */
   readonly pose?: number;
+  /** Which of a class's drawn appearances this is (a speck or a fibre's orientation bin; a tear, scratch or crease), from 0. */
+  readonly variant?: number;
 }
 
 export interface ImageLabel {

@@ -33,9 +33,11 @@ export function planPockets(rng: Rng, defects: number, types: readonly PocketCon
 }
 
 /**
- * Product defects beyond the detector's classes, drawn for the anomaly (teach/validate) sets. They
- * use a stream of their own (seeded from the image seed), so a scene without extras is bit for bit
- * the one `npm run fixtures` always drew.
+ * Product defects beyond the pocket contents, drawn for the anomaly (teach/validate) sets and the
+ * blister detector's training cards, labelled as objects `wrong_colour`, `chipped_tablet` (beside
+ * the tablet's own label), `foreign_particle` and `damaged_foil`. They use a stream of their own
+ * (seeded from the image seed), so a scene without extras is bit for bit the one `npm run
+ * fixtures` always drew.
  */
 export interface BlisterExtras {
   /** Pocket index whose tablet has the wrong product's colour. */
@@ -89,14 +91,16 @@ export async function renderBlister(seed: number, plan: readonly PocketContent[]
     const dir = rng.uniform(0, 2 * Math.PI);
     const wrong = extras.wrongColour === i ? extra.pick(WRONG_SHADES) : undefined;
     if (content === 'tablet') drawTablet(c, rng, tx, ty, r, undefined, wrong && mix(wrong, [255, 255, 255], extra.uniform(-0.1, 0.15)));
-    if (content === 'tablet' && extras.chip === i) drawChip(c, extra, tx, ty, r, foil);
+    const chipAt = content === 'tablet' && extras.chip === i ? drawChip(c, extra, tx, ty, r, foil) : undefined;
     if (content === 'broken_tablet') drawTablet(c, rng, tx, ty, r, { dir, span: rng.uniform(1.5, Math.PI) });
     drawHighlight(c, px, py);
     if (content === 'empty_pocket') objects.push({ class: content, box: boxAround(px, py, POCKET_R) });
     else if (content === 'tablet') objects.push({ class: content, box: boxAround(tx, ty, r) });
     else objects.push({ class: content, box: boxAround(tx, ty, r), pose: Math.round((dir * 180) / Math.PI) });
-    if (wrong) objects.push({ class: 'wrong_colour', box: boxAround(tx, ty, r) });
-    if (extras.chip === i) objects.push({ class: 'chipped_tablet', box: boxAround(tx, ty, r) });
+    // A wrong-colour or chipped tablet is still a tablet in its pocket, and a defect as well.
+    // Variant: which other product's colour (their differences from white differ in sign per channel).
+    if (wrong) objects.push({ class: 'wrong_colour', box: boxAround(tx, ty, r), variant: WRONG_SHADES.indexOf(wrong) });
+    if (chipAt !== undefined) objects.push({ class: 'chipped_tablet', box: boxAround(tx, ty, r), pose: chipAt });
   });
   for (let k = 0; k < (extras.particles ?? 0); k++) objects.push(drawParticle(c, extra, toImage));
   if (extras.foilDamage) objects.push(drawFoilDamage(c, extra, toImage, foil));
@@ -174,13 +178,14 @@ function drawHighlight(c: Canvas, x: number, y: number): void {
   c.shape(around(x - 11, y - 12, 8), sdf.ellipse(x - 11, y - 12, 7, 3.5), [255, 255, 255], 0.45);
 }
 
-/** A bite out of the tablet's rim, 3–6 px across, showing the pocket floor beneath. */
-function drawChip(c: Canvas, rng: Rng, x: number, y: number, r: number, foil: Rgb): void {
+/** A bite out of the tablet's rim, 3–6 px across, showing the pocket floor beneath; returns its direction in degrees. */
+function drawChip(c: Canvas, rng: Rng, x: number, y: number, r: number, foil: Rgb): number {
   const a = rng.uniform(0, 2 * Math.PI);
   const cr = rng.uniform(4, 7);
   const bx = x + Math.cos(a) * (r + cr * 0.25);
   const by = y + Math.sin(a) * (r + cr * 0.25);
   c.shape(around(bx, by, cr + 1), sdf.circle(bx, by, cr), scale(foil, 0.93));
+  return Math.round((a * 180) / Math.PI);
 }
 
 /** A dark speck (2–4 px radius) or a fibre (a thin capsule 10–24 px long), anywhere on the card. */
@@ -190,14 +195,15 @@ function drawParticle(c: Canvas, rng: Rng, toImage: (lx: number, ly: number) => 
   if (rng.chance(0.5)) {
     const r = rng.uniform(2, 4);
     c.shape(around(x, y, r + 1), sdf.circle(x, y, r), tone, rng.uniform(0.8, 1));
-    return { class: 'foreign_particle', box: boxAround(x, y, r) };
+    return { class: 'foreign_particle', box: boxAround(x, y, r), variant: 0 };
   }
   const half = rng.uniform(5, 12);
   const a = rng.uniform(0, Math.PI);
   const dx = Math.cos(a) * half;
   const dy = Math.sin(a) * half;
   c.shape(around(x, y, half + 2), sdf.capsule(x - dx, y - dy, x + dx, y + dy, rng.uniform(0.9, 1.5)), tone, rng.uniform(0.75, 0.95));
-  return { class: 'foreign_particle', box: boxAround(x, y, Math.abs(dx) + 2, Math.abs(dy) + 2) };
+  // Fibres by orientation in four 45° bins (variants 1–4): one linear template per bin.
+  return { class: 'foreign_particle', box: boxAround(x, y, Math.abs(dx) + 2, Math.abs(dy) + 2), variant: 1 + Math.min(3, Math.floor(a / (Math.PI / 4))) };
 }
 
 /** A tear (dark slit with a bright lifted edge), a scratch (bright line) or a crease (dark/bright pair) in the foil. */
@@ -225,5 +231,7 @@ function drawFoilDamage(c: Canvas, rng: Rng, toImage: (lx: number, ly: number) =
     line(0, 0, 1.4, scale(foil, 0.62), 0.85);
     line(nx * 1.2, ny * 1.2, 1.2, [255, 255, 255], 0.6);
   }
-  return { class: 'damaged_foil', box: boxAround(x, y, Math.abs(dx) + 3, Math.abs(dy) + 3) };
+  // Variant: kind (tear, scratch, crease) × lying along or across the card's rows.
+  const across = Math.abs(Math.sin(a)) > Math.SQRT1_2 ? 1 : 0;
+  return { class: 'damaged_foil', box: boxAround(x, y, Math.abs(dx) + 3, Math.abs(dy) + 3), variant: 2 * ['tear', 'scratch', 'crease'].indexOf(kind) + across };
 }

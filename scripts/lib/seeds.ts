@@ -9,3 +9,9 @@ export const TRAIN_SEEDS = { blister: 100_000, gowning: 200_000, hopper: 300_000
  * disjoint ranges, so `lineside validate` never scores an image the model was taught from.
  */
 export const ANOMALY_SEEDS = { teach: 400_000, heldOut: 500_000 } as const;
+/**
+ * Held-out sets that `npm run build:models` renders to validate every demo model (scripts/validate-models.ts).
+ * The blister set uses the anomaly model's held-out range, so both blister models are judged on the
+ * same cards; none of these ranges meets a training range above.
+ */
+export const VALIDATION_SEEDS = { blister: ANOMALY_SEEDS.heldOut, gowning: 700_000, hopper: 800_000 } as const;

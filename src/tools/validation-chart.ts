@@ -9,6 +9,8 @@ export interface ChartData {
   readonly threshold: number;
   readonly kinds: readonly string[];
   readonly scores: ReadonlyArray<{ readonly kind: string; readonly score: number }>;
+  /** What the score axis shows (default: the anomaly score). */
+  readonly scoreLabel?: string;
 }
 
 const W = 1000;
@@ -47,7 +49,7 @@ export function chartSvg(d: ChartData): string {
 <text x="${rx(0.5)}" y="${ry(0.1)}" font-size="13">ROC, AUROC ${d.auroc.toFixed(4)}</text>
 <line x1="${sx(d.threshold)}" x2="${sx(d.threshold)}" y1="55" y2="405" stroke="#444" stroke-dasharray="5 3"/>
 <text x="${sx(d.threshold) + 4}" y="52" font-size="11">threshold ${d.threshold}</text>
-<text x="760" y="445" text-anchor="middle" font-size="12">normalised anomaly score (pred_score)</text>
+<text x="760" y="445" text-anchor="middle" font-size="12">${esc(d.scoreLabel ?? 'normalised anomaly score (pred_score)')}</text>
 ${ticks.join('')}
 ${rows.join('\n')}
 </svg>`;

@@ -41,7 +41,9 @@ describe('demo models on the demo fixtures', () => {
     const { manifest, session } = await load('blister-detector');
     expect(session.inputNames).toEqual(['images']);
     expect(session.outputNames).toEqual(['output0']);
-    const report = await evaluateDetectorSet(session, manifest, `${fixturesDir}blister`, ['empty_pocket', 'broken_tablet']);
+    // Every defect class watched: a wrong-colour or foreign-particle detection on a good card is a false flag too.
+    expect(manifest.classes).toEqual(['tablet', 'empty_pocket', 'broken_tablet', 'wrong_colour']);
+    const report = await evaluateDetectorSet(session, manifest, `${fixturesDir}blister`, manifest.classes.filter((c) => c !== 'tablet'));
     const t = tally(report, 'defective');
     expect(t.bad).toBe(11);
     expect(t.caught).toBe(t.bad);

@@ -134,6 +134,14 @@ export class Model {
     return this.#infer(image, roi, this.manifest);
   }
 
+  /**
+   * `infer`, but reporting detections down to `minScore` rather than the manifest's threshold:
+   * `lineside validate` needs the scores below the operating point to draw the ROC curve.
+   */
+  inferDownTo(image: ImageInput, minScore: number): Promise<InferResult> {
+    return this.#infer(image, undefined, { ...this.manifest, thresholds: { ...this.manifest.thresholds, score: Math.min(minScore, this.manifest.thresholds.score) } });
+  }
+
   /** `infer` decoding with `manifest` (the model's own, or the canary's diagnostic copy). */
   #infer(image: ImageInput, roi: Roi | undefined, manifest: Manifest): Promise<InferResult> {
     const tiling = manifest.input.tiling;

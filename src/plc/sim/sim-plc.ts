@@ -9,7 +9,7 @@ import { silentLogger } from '../../observability/logger.js';
 import type { SimCounterTag } from '../tags.js';
 import type { SimNodeLayout } from './sim-address-space.js';
 import { addStationNodes } from './sim-address-space.js';
-import type { SimLatency, SimRecipe, SimStationSpec } from './sim-station.js';
+import type { SimAnswer, SimLatency, SimRecipe, SimStationSpec } from './sim-station.js';
 import { SimStation } from './sim-station.js';
 
 export type { SimLatency, SimRecipe, SimStationSpec } from './sim-station.js';
@@ -55,6 +55,8 @@ export interface SimPlc {
   resetLatency(stationId: string): void;
   /** Every ResultCount value the station's block received, oldest first: what reached the PLC. */
   resultCountsSeen(stationId: string): readonly number[];
+  /** The answers (Result, RejectCode) the PLC accepted for a station's parts, oldest first. */
+  answers(stationId: string): readonly SimAnswer[];
   /** The station's Ready tag as the PLC sees it. */
   ready(stationId: string): boolean;
   /** Changes a part station's conveyor rate; 0 stops it. */
@@ -162,6 +164,7 @@ export async function startSimPlc(options: SimPlcOptions): Promise<SimPlc> {
     latency: (id) => station(id).latency(),
     resetLatency: (id) => station(id).resetLatency(),
     resultCountsSeen: (id) => station(id).resultCountsSeen(),
+    answers: (id) => station(id).answers(),
     setPartsPerMinute: (id, n) => station(id).setPartsPerMinute(n),
     setRecipeIndex: (id, n) => station(id).setRecipeIndex(n),
     recipe: (id) => station(id).recipe(),

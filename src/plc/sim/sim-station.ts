@@ -33,6 +33,14 @@ interface OpenPart {
 }
 
 /** Trigger → matching ResultCount, as the simulated PLC timed it. */
+/** A part the PLC accepted an answer for, as its tags read when ResultCount matched. */
+export interface SimAnswer {
+  readonly count: number;
+  readonly partId: string;
+  readonly result: number;
+  readonly rejectCode: number;
+}
+
 export interface SimLatency {
   /** Answered parts timed. */
   readonly count: number;
@@ -57,6 +65,7 @@ export interface SimRecipe {
 const MAX_LATENCY_SAMPLES = 200_000;
 /** ResultCount values kept per station for `resultCountsSeen`; a longer run keeps the newest. */
 const MAX_SEEN_RESULTS = 1_000_000;
+const MAX_ANSWERS = 10_000;
 
 /**
  * The PLC logic of one station: a conveyor (or cleaning requests) raising a counter, an inspection
@@ -74,6 +83,7 @@ export class SimStation {
   #unmatchedResults = 0;
   #latencies: number[] = [];
   #seen: number[] = [];
+  #answers: SimAnswer[] = [];
   #timer: NodeJS.Timeout | undefined;
   #recipeTimer: NodeJS.Timeout | undefined;
   /** Source time (epoch ms) of the last trigger or recipe write: a RecipeIndex change is stamped in a later scan than the trigger before it, never earlier than one after it. */
@@ -174,6 +184,11 @@ export class SimStation {
     return [...this.#seen];
   }
 
+  /** The last answers the PLC accepted (up to MAX_ANSWERS), oldest first. */
+  answers(): readonly SimAnswer[] {
+    return [...this.#answers];
+  }
+
   resetLatency(): void {
     this.#latencies = [];
   }
@@ -241,7 +256,10 @@ export class SimStation {
     if (this.#latencies.length >= MAX_LATENCY_SAMPLES) this.#latencies.splice(0, MAX_LATENCY_SAMPLES / 10);
     this.#latencies.push(performance.now() - part.triggeredAt);
     this.#bump('ResultsReceived');
-    this.#bump(valueOf(this.#nodes, 'Result') === PlcResultCode.pass ? 'Passed' : 'Rejected');
+    const result = Number(valueOf(this.#nodes, 'Result'));
+    if (this.#answers.length >= MAX_ANSWERS) this.#answers.splice(0, MAX_ANSWERS / 10);
+    this.#answers.push({ count, partId: part.partId, result, rejectCode: Number(valueOf(this.#nodes, 'RejectCode')) });
+    this.#bump(result === PlcResultCode.pass ? 'Passed' : 'Rejected');
     const echo = valueOf(this.#nodes, 'PartIdEcho');
     if (echo !== part.partId) {
       this.#bump('Mismatched');
