@@ -30,6 +30,7 @@ const models = [
   { name: 'blister-detector (demo)', path: join(root, 'models/blister-detector.onnx') },
   { name: 'ppe-detector (demo)', path: join(root, 'models/ppe-detector.onnx') },
   { name: 'cleaning-classifier (demo)', path: join(root, 'models/cleaning-classifier.onnx') },
+  { name: 'blister-anomaly (taught)', path: join(root, 'models/blister-anomaly.onnx') },
   ...(existsSync(YOLOX) ? [{ name: 'YOLOX-Nano 416 (third-party)', path: YOLOX }] : []),
 ];
 

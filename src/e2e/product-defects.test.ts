@@ -3,41 +3,34 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { planPockets, renderBlister, type BlisterExtras, type PocketContent } from '../../scripts/lib/render-blister.js';
-import { Rng } from '../../scripts/lib/rng.js';
+import { renderSample } from '../../scripts/lib/anomaly-set.js';
 import { VALIDATION_SEEDS } from '../../scripts/lib/seeds.js';
 import type { Appliance } from '../main.js';
 import { demoConfig, sleep, startAppliance, waitFor } from './harness.js';
 
 /**
- * Reject code per defect type the demo detector has a class for, and that class (config/demo.yaml,
- * blister station). Chipped tablets, foreign particles and damaged foil have no class in it yet
- * (README: product defects), so they are not claimed here.
+ * Reject code per defect type and the finding that must carry it (config/demo.yaml, blister
+ * station): the detector's class where it has one, else `anomaly` from the taught model running
+ * alongside. Chipped tablets are found by neither model (README: product defects), so they are not
+ * claimed here. A speck or a torn foil the detector mistakes for one of its own defects (it does so
+ * on 25 % of particle and 7 % of foil cards in its validation report) is rejected under that
+ * defect's code instead: still rejected, the reason wrong.
  */
 const EXPECTED = {
   missing_tablet: { code: 10, classes: ['empty_pocket'] },
   broken_tablet: { code: 11, classes: ['broken_tablet'] },
   wrong_colour: { code: 12, classes: ['wrong_colour'] },
+  foreign_particle: { code: 19, classes: ['anomaly'] },
+  damaged_foil: { code: 19, classes: ['anomaly'] },
 } as const;
 type Kind = keyof typeof EXPECTED | 'good';
-const PER_KIND = 2;
+const PER_KIND = 3;
 /** Seeds of a range no training or validation set uses (scripts/lib/seeds.ts): cards never trained on. */
 const SEED_BASE = VALIDATION_SEEDS.blister + 90_000;
 
-/** A card with exactly one defect of `kind` in a random pocket, or a good card. */
-async function card(seed: number, kind: Kind): Promise<Buffer> {
-  const rng = new Rng(seed + 7);
-  const pocket = rng.int(0, 9);
-  const plan: PocketContent[] = planPockets(rng, 0);
-  const extras: BlisterExtras = kind === 'wrong_colour' ? { wrongColour: pocket } : {};
-  if (kind === 'missing_tablet') plan[pocket] = 'empty_pocket';
-  if (kind === 'broken_tablet') plan[pocket] = 'broken_tablet';
-  return (await renderBlister(seed, plan, extras)).jpeg;
-}
-
 /**
  * The blister station against the simulated PLC, fed blisters rendered with exactly one defect of
- * each type the detector knows: each is rejected with its defect's reject code, as the PLC reads
+ * each type the two models find: each is rejected with its defect's reject code, as the PLC reads
  * RejectCode and the record's findings say, and good cards pass.
  */
 describe('end to end: every blister defect type is rejected with its own reason', () => {
@@ -49,13 +42,13 @@ describe('end to end: every blister defect type is rejected with its own reason'
 
   it('tells the PLC reject with the defect type’s code for each, and pass for good cards', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lineside-defects-'));
-    const kinds: readonly Kind[] = ['good', 'missing_tablet', 'broken_tablet', 'wrong_colour'];
+    const kinds: readonly Kind[] = ['good', 'missing_tablet', 'broken_tablet', 'wrong_colour', 'foreign_particle', 'damaged_foil'];
     const files = new Map<string, Kind>();
     for (const [k, kind] of kinds.entries()) {
       for (let i = 0; i < PER_KIND; i++) {
         const seed = SEED_BASE + k * 1_000 + i;
         const file = `${String(files.size).padStart(2, '0')}-${kind}-${seed}.jpg`;
-        writeFileSync(join(dir, file), await card(seed, kind));
+        writeFileSync(join(dir, file), await renderSample(seed, kind));
         files.set(file, kind);
       }
     }
@@ -87,9 +80,19 @@ describe('end to end: every blister defect type is rejected with its own reason'
     }
     db.close();
     expect([...seen.keys()].sort()).toEqual([...files.keys()].sort());
+    const wrongReason: string[] = [];
     for (const [file, kind] of files) {
+      const got = seen.get(file) as { code: number; reasonRight: boolean };
+      if (kind !== 'good' && EXPECTED[kind].code === 19 && got.code !== 19) {
+        // The detector claimed this card for one of its classes (see above): rejected, by that code.
+        expect({ file, ...got }).toEqual({ file, verdict: 'reject', code: expect.toSatisfy((c: number) => [10, 11, 12].includes(c)), plcResult: 2, plcRejectCode: got.code, reasonRight: false });
+        wrongReason.push(file);
+        continue;
+      }
       const want = kind === 'good' ? { verdict: 'pass', code: 0, plcResult: 1, plcRejectCode: 0, reasonRight: true } : { verdict: 'reject', code: EXPECTED[kind].code, plcResult: 2, plcRejectCode: EXPECTED[kind].code, reasonRight: true };
-      expect({ file, ...(seen.get(file) as object) }).toEqual({ file, ...want });
+      expect({ file, ...got }).toEqual({ file, ...want });
     }
+    // Measured with these seeds: 1 of the 6 particle and foil cards (a particle card) is claimed by the detector.
+    expect(wrongReason.length).toBeLessThanOrEqual(1);
   }, 60_000);
 });

@@ -74,7 +74,7 @@ describe('two-stage inspection by configuration', () => {
   it('refuses a second stage naming a model that is not defined', () => {
     const raw = structuredClone(demoConfig()) as unknown as { stations: Array<{ id: string; secondStage?: unknown }> };
     raw.stations.find((s) => s.id === 'blister')!.secondStage = { model: 'nope' };
-    expect(() => parseConfig(raw, ROOT, 'line.yaml')).toThrow('line.yaml: station "blister": secondStage.model: "nope" is not defined under models (defined: blister, ppe, cleaning)');
+    expect(() => parseConfig(raw, ROOT, 'line.yaml')).toThrow('line.yaml: station "blister": secondStage.model: "nope" is not defined under models (defined: blister, blister-anomaly, ppe, cleaning, faces)');
   });
 });
 
