@@ -13,6 +13,19 @@ export interface Inspector {
   infer(image: ImageInput, roi?: Roi): Promise<InferResult>;
 }
 
+/** Down when either is; the second's trouble is named as `what`. */
+function bothHealthy(main: { readonly value: ComponentHealth }, other: { readonly value: ComponentHealth }, what: string): { readonly value: ComponentHealth } {
+  return {
+    get value(): ComponentHealth {
+      const a = main.value;
+      const b = other.value;
+      if (a.state !== HealthState.ok) return a;
+      if (b.state !== HealthState.ok) return { ...b, detail: `${what}: ${b.detail ?? b.state}` };
+      return a;
+    },
+  };
+}
+
 export function singleStage(model: Model): Inspector {
   return { health: model.health, versions: { [model.key]: model.versionTag }, infer: (image, roi) => model.infer(image, roi) };
 }
@@ -37,15 +50,7 @@ export interface SecondStageOptions {
  */
 export function twoStage(first: Model, second: Model, opts: SecondStageOptions): Inspector {
   return {
-    health: {
-      get value(): ComponentHealth {
-        const a = first.health.value;
-        const b = second.health.value;
-        if (a.state !== HealthState.ok) return a;
-        if (b.state !== HealthState.ok) return { ...b, detail: `second stage ${second.key}: ${b.detail ?? b.state}` };
-        return a;
-      },
-    },
+    health: bothHealthy(first.health, second.health, `second stage ${second.key}`),
     versions: { [first.key]: first.versionTag, [second.key]: second.versionTag },
     async infer(image, roi) {
       const r = await first.infer(image, roi);
@@ -92,15 +97,7 @@ export interface AlongsideOptions {
  */
 export function withAlongside(main: Inspector, other: Model, opts: AlongsideOptions): Inspector {
   return {
-    health: {
-      get value(): ComponentHealth {
-        const a = main.health.value;
-        const b = other.health.value;
-        if (a.state !== HealthState.ok) return a;
-        if (b.state !== HealthState.ok) return { ...b, detail: `alongside model ${other.key}: ${b.detail ?? b.state}` };
-        return a;
-      },
-    },
+    health: bothHealthy(main.health, other.health, `alongside model ${other.key}`),
     versions: { ...main.versions, [other.key]: other.versionTag },
     async infer(image, roi) {
       const [r, o] = await Promise.all([main.infer(image, roi), other.infer(image, roi)]);
