@@ -89,6 +89,8 @@ describe('end to end: faults', () => {
       demoConfig((c) => {
         c.stations = c.stations.filter((s) => s.id === 'blister');
         c.models = { blister: { path: dead.path, manifest: dead.manifest } };
+        // The dead model alone: the demo's anomaly model alongside would still reject.
+        delete (c.stations[0] as { alongside?: unknown }).alongside;
         c.stations[0]!.rules = { classes: {} }; // nothing could reject: only the model check stands between a part and pass
         c.plc.simulate = { windowMs: 1000, stations: { blister: { partsPerMinute: 600 } } };
       }),

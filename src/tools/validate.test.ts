@@ -48,7 +48,7 @@ describe('lineside validate on a detector', () => {
 
   it('keeps the anomaly report fields and adds the reason per defect folder', () => {
     expect(blister.dataset.counts).toEqual({ good: 6, missing_tablet: 3, broken_tablet: 3, chipped_tablet: 3, wrong_colour: 3, foreign_particle: 3, damaged_foil: 3 });
-    expect(Object.keys(blister.recall).sort()).toEqual(['broken_tablet', 'damaged_foil', 'foreign_particle', 'missing_tablet', 'wrong_colour']);
+    expect(Object.keys(blister.recall).sort()).toEqual(['broken_tablet', 'chipped_tablet', 'damaged_foil', 'foreign_particle', 'missing_tablet', 'wrong_colour']);
     expect(typeof blister.auroc).toBe('number');
     expect(blister.atOnePercentFrr.recall).toBeDefined();
     expect(readFileSync(blister.chart).subarray(1, 4).toString()).toBe('PNG');
