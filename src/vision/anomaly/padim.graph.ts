@@ -71,7 +71,10 @@ function addFeatures(b: GraphBuilder, g: PadimGeometry): { features: string; pos
   // Lighting: each patch relative to its surroundings (percent of the LOCAL-pixel mean around it), so
   // exposure, lamp gradients and vignetting cancel and only local contrast and colour remain.
   const pad = (LOCAL - PATCH) / 2;
-  const local = b.node('AveragePool', [src], ['local_mean'], { kernel_shape: attr.ints([LOCAL, LOCAL]), strides: attr.ints([STRIDE, STRIDE]), pads: attr.ints([pad, pad, pad, pad]) });
+  // Separable (a column of LOCAL, then a row of LOCAL): the same box mean, padding not counted,
+  // at 2 · LOCAL instead of LOCAL² additions per output (86 of 109 ms per frame as one 72×72 pool).
+  const column = b.node('AveragePool', [src], ['local_mean_v'], { kernel_shape: attr.ints([LOCAL, 1]), strides: attr.ints([STRIDE, 1]), pads: attr.ints([pad, 0, pad, 0]) });
+  const local = b.node('AveragePool', [column], ['local_mean'], { kernel_shape: attr.ints([1, LOCAL]), strides: attr.ints([1, STRIDE]), pads: attr.ints([0, pad, 0, pad]) });
   const gain = b.node('Div', [b.floatTensor('percent', [], [100]), b.node('Add', [local, b.floatTensor('local_eps', [], [1])], ['local_mean_eps'])], ['local_gain']);
   const parts = [b.node('Mul', [mean, gain], ['rel_mean']), b.node('Mul', [sd, gain], ['rel_sd'])];
   // The same grid at full resolution: PATCH × PATCH pixels centred where each coarse patch is, for
