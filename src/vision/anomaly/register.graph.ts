@@ -61,8 +61,14 @@ function cellCoordinates(w: number, h: number): { xs: Float32Array; ys: Float32A
 
 /** The 4×4-cell grey image [1,1,h/4,w/4] of input `image` [1,3,h,w] (what the threshold is chosen on). */
 export function addCellGrey(b: GraphBuilder, image: string): string {
-  const grey = b.node('ReduceMean', [image], ['reg_grey'], { axes: attr.ints([1]), keepdims: attr.int(1) });
-  return b.node('AveragePool', [grey], ['reg_cells'], { kernel_shape: attr.ints([CELL, CELL]), strides: attr.ints([CELL, CELL]) });
+  // Pooled first, then grey: the same mean, over 16× fewer pixels.
+  const pooled = b.node('AveragePool', [image], ['reg_cells_rgb'], { kernel_shape: attr.ints([CELL, CELL]), strides: attr.ints([CELL, CELL]) });
+  return addGrey(b, pooled, 'reg_cells');
+}
+
+/** Mean of the three channels, [1,3,h,w] → [1,1,h,w], as a 1×1 convolution (a channel ReduceMean strides across planes). */
+function addGrey(b: GraphBuilder, image: string, out: string): string {
+  return b.node('Conv', [image, b.floatTensor(`${out}_w`, [1, 3, 1, 1], [1 / 3, 1 / 3, 1 / 3])], [out], { kernel_shape: attr.ints([1, 1]) });
 }
 
 /**
@@ -120,23 +126,49 @@ export type PoseTensors = ReturnType<typeof addPose>;
 /** Adds the resampling into the canonical window; returns the [1,3,height,width] canonical image and the pose it used. */
 export function addRegistration(b: GraphBuilder, image: string, size: { width: number; height: number }, reg: Registration): { canonical: string; pose: PoseTensors } {
   const pose = addPose(b, image, size, reg);
-  // Canonical pixel centres relative to the window's centre, as a row and a column that broadcast.
+  // Canonical pixel centres relative to the window's centre, (u, v, 1) per pixel: built from constants
+  // only, so the runtime folds it once when it loads the model.
   const u = Float32Array.from({ length: reg.width }, (_, x) => x + 0.5 - reg.width / 2);
   const v = Float32Array.from({ length: reg.height }, (_, y) => y + 0.5 - reg.height / 2);
-  const U = b.floatTensor('reg_u', [1, 1, reg.width, 1], u);
-  const V = b.floatTensor('reg_v', [1, reg.height, 1, 1], v);
+  const full = b.int64Tensor('reg_grid_shape', [4], [1, reg.height, reg.width, 1]);
+  const expand = (t: string, name: string): string => b.node('Expand', [t, full], [name]);
+  const base = b.node(
+    'Concat',
+    [expand(b.floatTensor('reg_u', [1, 1, reg.width, 1], u), 'reg_u_all'), expand(b.floatTensor('reg_v', [1, reg.height, 1, 1], v), 'reg_v_all'), expand(b.floatTensor('reg_1', [1, 1, 1, 1], [1]), 'reg_1_all')],
+    ['reg_base'],
+    { axis: attr.int(3) },
+  );
+  // The pose as one affine map onto GridSample's [−1, 1] coordinates (align_corners = 0: −1 and +1
+  // are the outer edges of the first and last pixel):
+  //   nx = (cx + u cos − v sin) · 2/W − 1,  ny = (cy + u sin + v cos) · 2/H − 1
+  // so the whole grid is one MatMul rather than a dozen broadcast passes over every pixel.
   const mul = (a: string, c: string, name: string): string => b.node('Mul', [a, c], [name]);
-  const gx = b.node('Add', [pose.cx, b.node('Sub', [mul(U, pose.cos, 'reg_ucos'), mul(V, pose.sin, 'reg_vsin')], ['reg_rx'])], ['reg_gx']);
-  const gy = b.node('Add', [pose.cy, b.node('Add', [mul(U, pose.sin, 'reg_usin'), mul(V, pose.cos, 'reg_vcos')], ['reg_ry'])], ['reg_gy']);
-  // align_corners = 0: −1 and +1 are the outer edges of the first and last pixel.
+  const sx = b.floatTensor('reg_sx', [], [2 / size.width]);
+  const sy = b.floatTensor('reg_sy', [], [2 / size.height]);
   const one = b.floatTensor('reg_one', [], [1]);
-  const nx = b.node('Sub', [mul(gx, b.floatTensor('reg_sx', [], [2 / size.width]), 'reg_gx_s'), one], ['reg_nx']);
-  const ny = b.node('Sub', [mul(gy, b.floatTensor('reg_sy', [], [2 / size.height]), 'reg_gy_s'), one], ['reg_ny']);
-  const grid = b.node('Concat', [nx, ny], ['reg_grid'], { axis: attr.int(3) });
+  const row = (a: string, c: string, name: string): string => b.node('Concat', [a, c], [name], { axis: attr.int(3) });
+  const affine = b.node(
+    'Reshape',
+    [
+      b.node(
+        'Concat',
+        [
+          row(mul(pose.cos, sx, 'reg_a00'), mul(pose.sin, sy, 'reg_a01'), 'reg_a0'),
+          row(mul(b.node('Neg', [pose.sin], ['reg_nsin']), sx, 'reg_a10'), mul(pose.cos, sy, 'reg_a11'), 'reg_a1'),
+          row(b.node('Sub', [mul(pose.cx, sx, 'reg_cx_s'), one], ['reg_a20']), b.node('Sub', [mul(pose.cy, sy, 'reg_cy_s'), one], ['reg_a21']), 'reg_a2'),
+        ],
+        ['reg_affine_rows'],
+        { axis: attr.int(2) },
+      ),
+      b.int64Tensor('reg_affine_shape', [2], [3, 2]),
+    ],
+    ['reg_affine'],
+  );
+  const grid = b.node('MatMul', [base, affine], ['reg_grid']);
   const sampled = b.node('GridSample', [image, grid], ['reg_sampled'], { mode: attr.string('bilinear'), padding_mode: attr.string('border'), align_corners: attr.int(0) });
   // The background blanked to the threshold grey, softly: a conveyor's slats, a shadow or whatever
   // lies beside the part is not the part, and its changes must not count as defects.
-  const grey = b.node('ReduceMean', [sampled], ['reg_px_grey'], { axes: attr.ints([1]), keepdims: attr.int(1) });
+  const grey = addGrey(b, sampled, 'reg_px_grey');
   const t = b.floatTensor('reg_fill', [], [reg.threshold]);
   const raw = b.node('Sigmoid', [b.node('Mul', [b.node('Sub', [grey, t], ['reg_px_centred']), b.floatTensor('reg_px_gain', [], [reg.polarity / SOFTNESS])], ['reg_px_logit'])], ['reg_px_raw']);
   // Closed (dilate, then erode): a pocket rim, a tear or a speck darker than the threshold is still
