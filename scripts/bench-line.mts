@@ -7,6 +7,7 @@
  *   npm run bench:line -- [--rounds 3] [--seconds 30] [--rates 10,20]
  */
 import { spawn } from 'node:child_process';
+import Database from 'better-sqlite3';
 import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,9 +85,15 @@ const median = (xs: number[]): number => {
 };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function round(partsPerSecond: number): Promise<Tally> {
+/** The PLC's tally, and how many of the answered parts the appliance's own records say it did not inspect. */
+interface Round extends Tally {
+  readonly notInspected: number;
+}
+
+async function round(partsPerSecond: number): Promise<Round> {
   const plc = await startPlc(partsPerSecond);
   const app = await Appliance.start(lineConfig(plc.endpoint), { logger: silentLogger() });
+  const file = app.store.file;
   try {
     const until = Date.now() + 30_000;
     while ((await fetch(`${app.httpUrl}/healthz`)).status !== 200) {
@@ -99,34 +106,42 @@ async function round(partsPerSecond: number): Promise<Tally> {
   } finally {
     await app.stop();
   }
-  return plc.stop();
+  const tally = await plc.stop();
+  const db = new Database(file, { readonly: true });
+  try {
+    const row = db.prepare(`SELECT COUNT(*) AS n FROM inspections WHERE station_id = 'blister' AND verdict = 'not_inspected'`).get() as { n: number };
+    return { ...tally, notInspected: row.n };
+  } finally {
+    db.close();
+  }
 }
 
 async function main(): Promise<void> {
   const rows: string[] = [];
   for (const rate of RATES) {
-    const tallies: Tally[] = [];
+    const tallies: Round[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       const t = await round(rate);
       tallies.push(t);
-      console.log(`${rate} parts/s, round ${r + 1}/${ROUNDS}: ${JSON.stringify(t.counters)} latency p50 ${t.latency.p50Ms.toFixed(1)} ms p99 ${t.latency.p99Ms.toFixed(1)} ms max ${t.latency.maxMs.toFixed(1)} ms`);
+      console.log(`${rate} parts/s, round ${r + 1}/${ROUNDS}: ${JSON.stringify(t.counters)} latency p50 ${t.latency.p50Ms.toFixed(1)} ms p99 ${t.latency.p99Ms.toFixed(1)} ms max ${t.latency.maxMs.toFixed(1)} ms; not inspected ${t.notInspected}`);
     }
     const sum = (k: SimCounterTag): number => tallies.reduce((a, t) => a + t.counters[k], 0);
     const p50 = tallies.map((t) => t.latency.p50Ms);
     const p99 = tallies.map((t) => t.latency.p99Ms);
     rows.push(
-      `| ${rate} | ${sum('PartsTriggered')} | ${sum('ResultsReceived')} | ${sum('TimedOut')} | ${sum('Mismatched')} | ${median(p50).toFixed(1)} (${Math.min(...p50).toFixed(1)}–${Math.max(...p50).toFixed(1)}) | ${median(p99).toFixed(1)} (${Math.min(...p99).toFixed(1)}–${Math.max(...p99).toFixed(1)}) | ${Math.max(...tallies.map((t) => t.latency.maxMs)).toFixed(1)} |`,
+      `| ${rate} | ${sum('PartsTriggered')} | ${sum('ResultsReceived')} | ${tallies.map((t) => t.notInspected).join(' / ')} | ${sum('TimedOut')} | ${sum('Mismatched')} | ${median(p50).toFixed(1)} (${Math.min(...p50).toFixed(1)}–${Math.max(...p50).toFixed(1)}) | ${median(p99).toFixed(1)} (${Math.min(...p99).toFixed(1)}–${Math.max(...p99).toFixed(1)}) | ${Math.max(...tallies.map((t) => t.latency.maxMs)).toFixed(1)} |`,
     );
   }
   console.log(`
 lineside line bench — ${cpus().length} CPU(s) ${cpus()[0]?.model ?? ''}, node ${process.version}
 ${ROUNDS} rounds × ${SECONDS} s per rate, PLC inspection window ${WINDOW_MS} ms, simulated PLC in its own process, camera replayed at 25 fps
 
-| parts/s | triggered | answered | timed out | mismatched | p50 ms, median (min–max) | p99 ms, median (min–max) | max ms |
-|---|---|---|---|---|---|---|---|
+| parts/s | triggered | answered | not inspected, per round | timed out | mismatched | p50 ms, median (min–max) | p99 ms, median (min–max) | max ms |
+|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-Trigger → ResultCount as the PLC timed it (its own clock), every part of every round.`);
+Trigger → ResultCount as the PLC timed it (its own clock), every part of every round. Not inspected: answered
+Result = 4 (rejected, fail-safe) without an inspection, from the appliance's own records (a full queue, a stale frame).`);
 }
 
 main().catch((e: unknown) => {

@@ -60,6 +60,11 @@ describe('line rate: the appliance against the simulated PLC', () => {
     try {
       const recorded = db.prepare(`SELECT COUNT(*) AS n FROM inspections WHERE station_id = 'blister' AND trigger_count IS NOT NULL`).get() as { n: number };
       expect(recorded.n).toBe(c.PartsTriggered);
+      // Answered is not inspected: a part answered "not inspected" (a full queue, a stale frame) is
+      // rejected fail-safe, good or not. The demo station keeps up: at most 1 % on a busy 2-core box.
+      const skipped = db.prepare(`SELECT COUNT(*) AS n FROM inspections WHERE station_id = 'blister' AND verdict = 'not_inspected'`).get() as { n: number };
+      report.info({ notInspected: skipped.n, parts: c.PartsTriggered }, 'parts answered without an inspection');
+      expect(skipped.n).toBeLessThanOrEqual(Math.floor(c.PartsTriggered * 0.01));
     } finally {
       db.close();
     }
