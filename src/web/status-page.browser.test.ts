@@ -47,6 +47,9 @@ describe('the supervisor page in a real browser', () => {
   /** A fresh browser context (its own cookies), signed in through the form as a person would. */
   async function signIn(role: Role, viewport = { width: 1366, height: 768 }): Promise<Page> {
     const context = await browser.newContext({ viewport, acceptDownloads: true });
+    // A step that cannot complete fails within the test's minute, naming its locator, rather than
+    // the whole test timing out with no word of where it stood.
+    context.setDefaultTimeout(15_000);
     const page = await context.newPage();
     await page.goto(app.httpUrl);
     await page.getByLabel('User name').fill(USER[role]);
