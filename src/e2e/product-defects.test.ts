@@ -11,8 +11,7 @@ import { demoConfig, sleep, startAppliance, waitFor } from './harness.js';
 /**
  * Reject code per defect type and the finding that must carry it (config/demo.yaml, blister
  * station): the detector's class where it has one, else `anomaly` from the taught model running
- * alongside. Chipped tablets are found by neither model (README: product defects), so they are not
- * claimed here. A speck or a torn foil the detector mistakes for one of its own defects (it does so
+ * alongside (a chip, with its rim check). A speck or a torn foil the detector mistakes for one of its own defects (it does so
  * on 25 % of particle and 7 % of foil cards in its validation report) is rejected under that
  * defect's code instead: still rejected, the reason wrong.
  */
@@ -22,6 +21,7 @@ const EXPECTED = {
   wrong_colour: { code: 12, classes: ['wrong_colour'] },
   foreign_particle: { code: 19, classes: ['anomaly'] },
   damaged_foil: { code: 19, classes: ['anomaly'] },
+  chipped_tablet: { code: 19, classes: ['anomaly'] },
 } as const;
 type Kind = keyof typeof EXPECTED | 'good';
 const PER_KIND = 3;
@@ -42,7 +42,7 @@ describe('end to end: every blister defect type is rejected with its own reason'
 
   it('tells the PLC reject with the defect type’s code for each, and pass for good cards', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lineside-defects-'));
-    const kinds: readonly Kind[] = ['good', 'missing_tablet', 'broken_tablet', 'wrong_colour', 'foreign_particle', 'damaged_foil'];
+    const kinds: readonly Kind[] = ['good', 'missing_tablet', 'broken_tablet', 'wrong_colour', 'foreign_particle', 'damaged_foil', 'chipped_tablet'];
     const files = new Map<string, Kind>();
     for (const [k, kind] of kinds.entries()) {
       for (let i = 0; i < PER_KIND; i++) {

@@ -20,7 +20,7 @@ const testDir = join(dir, 'test');
 const out = join(dir, 'models', 'blister-anomaly.onnx');
 let taught: TeachResult;
 let report: ValidationReport;
-/** Recall per defect type reached with 20 teaching images (measured 1.0 for each; a margin for other seeds). */
+/** Recall per defect type reached with 20 teaching images (measured 1.0 for each but chips, 0.83; a margin for other seeds). */
 const MIN_RECALL = 0.8;
 
 beforeAll(async () => {
@@ -39,6 +39,10 @@ describe('lineside teach (anomaly model from good parts only)', () => {
     expect(manifest).toMatchObject({ task: 'anomaly', decoder: 'anomalib', outputs: ['pred_score', 'anomaly_map'], anomalib: { normalization: 'in-model' } });
     expect(manifest.provenance).toMatchObject({ station: 'blister', images: 20, threshold: { raw: taught.threshold.raw } });
     expect(manifest.provenance.imageHashes).toHaveLength(20);
+    // The card's ten tablets were found as round sub-parts and each got a rim check with its own threshold.
+    expect(manifest.provenance.rimCheck.discs).toHaveLength(10);
+    expect(manifest.provenance.rimCheck.threshold.calibrationScores).toHaveLength(4);
+    expect(manifest.provenance.method).toContain('rim check of the 10 round sub-parts');
   });
 
   it('runs in the normal model runtime: a gross defect scores above 0.5, a good part below', async () => {
@@ -87,13 +91,12 @@ describe('lineside validate (held-out good and defective parts)', () => {
     expect(png.subarray(1, 4).toString()).toBe('PNG');
   });
 
-  it('rejects every defect type but chips at the taught threshold, and passes good parts', () => {
-    // 20 teaching images only (the demo model is taught from 60: models/blister-anomaly.validation.json).
-    for (const kind of ['missing_tablet', 'broken_tablet', 'wrong_colour', 'foreign_particle', 'damaged_foil']) expect(report.recall[kind], kind).toBeGreaterThanOrEqual(MIN_RECALL);
-    // Measured: 1 of the 20 good parts over the threshold (the demo model, taught from 60: 1 %).
+  it('rejects every defect type at the taught threshold, chips included, and passes good parts', () => {
+    // 20 teaching images only (the demo model is taught from 120: models/blister-anomaly.validation.json).
+    // Measured: 5 of the 6 chipped cards (the rim check), all of every other type.
+    for (const kind of ['missing_tablet', 'broken_tablet', 'chipped_tablet', 'wrong_colour', 'foreign_particle', 'damaged_foil']) expect(report.recall[kind], kind).toBeGreaterThanOrEqual(MIN_RECALL);
+    // Measured: 1 of the 20 good parts over the threshold (the demo model, taught from 120: 0.67 %).
     expect(report.falseRejectRate).toBeLessThanOrEqual(0.1);
-    // A chip (a 4–7 px bite out of a tablet's rim) is not found: the measured level, not the target.
-    expect(report.recall.chipped_tablet).toBeLessThan(0.5);
   });
 });
 

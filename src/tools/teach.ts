@@ -9,8 +9,10 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
 import { ErrorCode, LinesideError } from '../domain/errors.js';
+import { findDiscs, fitRim, rimScore } from '../vision/anomaly/disc.fit.js';
+import { discLayout, type RimStats } from '../vision/anomaly/disc.graph.js';
 import { fitPadim, rawScore, type FeatureMaps, type FitResult } from '../vision/anomaly/padim.fit.js';
-import { buildFeatureModel, buildPadimModel, buildPoseModel, featureSize, FEATURES, LOCAL, PATCH, POOL, STRIDE, type PadimGeometry } from '../vision/anomaly/padim.graph.js';
+import { buildFeatureModel, buildPadimModel, buildPoseModel, buildRimModel, featureSize, FEATURES, LOCAL, PATCH, POOL, STRIDE, type PadimGeometry } from '../vision/anomaly/padim.graph.js';
 import { otsu, type Registration } from '../vision/anomaly/register.graph.js';
 import type { ManifestInput } from '../vision/manifest.js';
 import { Model } from '../vision/model.js';
@@ -84,12 +86,13 @@ export async function teach(opts: TeachOptions): Promise<TeachResult> {
   const raw = MARGIN * Math.max(...calibrationScores);
   const rule = `${MARGIN} × the highest score of ${held.length} good teaching images held back from a fit on the other ${fitFold.length} (every ${CALIBRATION_EVERY}th image); then refit on all ${files.length}`;
   const stats = withRoi(fitPadim(features, geometry), features.roi);
+  const rim = await teachRim(images, spec, { ...geometry, register }, features.canonicalGrey);
 
   const hashes = await Promise.all(images.map((b, i) => ({ file: basename(files[i]!), sha256: createHash('sha256').update(b).digest('hex') })));
   const setDigest = createHash('sha256').update(hashes.map((h) => `${h.sha256}  ${h.file}\n`).join('')).digest('hex');
   const name = basename(opts.out).replace(/\.onnx$/i, '');
   const taughtAt = (opts.at ?? new Date()).toISOString();
-  const bytes = buildPadimModel(geometry, { ...stats, threshold: raw }, { task: 'anomaly', station: opts.station, threshold: String(raw) });
+  const bytes = buildPadimModel(geometry, { ...stats, threshold: raw, ...(rim ? { rim: rim.stats } : {}) }, { task: 'anomaly', station: opts.station, threshold: String(raw) });
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const manifest: ManifestInput = {
     name,
@@ -107,13 +110,14 @@ export async function teach(opts: TeachOptions): Promise<TeachResult> {
     provenance: {
       tool: 'lineside teach',
       station: opts.station,
-      method: `PaDiM-style on the registered part: the part is found as a blob (threshold ${register.threshold.toFixed(1)}, ${register.polarity > 0 ? 'brighter' : 'darker'} than its background), its centroid${register.rotate ? ' and principal axis (±45°)' : ''} resample it into an upright ${register.width}×${register.height} window; per-location mean and shrunk diagonal variance of ${FEATURES} patch features (R, G, B mean and sd over ${PATCH}×${PATCH} pixels of the window downsampled ${POOL}×, stride ${STRIDE}, relative to the ${LOCAL}×${LOCAL} surround), with a ±${RADIUS}-cell residual alignment search; score = max smoothed Mahalanobis distance`,
+      method: `PaDiM-style on the registered part: the part is found as a blob (threshold ${register.threshold.toFixed(1)}, ${register.polarity > 0 ? 'brighter' : 'darker'} than its background), its centroid${register.rotate ? ' and principal axis (±45°)' : ''} resample it into an upright ${register.width}×${register.height} window; per-location mean and shrunk diagonal variance of ${FEATURES} patch features (R, G, B mean and sd over ${PATCH}×${PATCH} pixels of the window downsampled ${POOL}×, stride ${STRIDE}, relative to the ${LOCAL}×${LOCAL} surround), with a ±${RADIUS}-cell residual alignment search; score = max smoothed Mahalanobis distance${rim ? `; plus a rim check of the ${rim.stats.layout.discs.length} round sub-parts found in the mean good part (radius ${rim.stats.layout.radius} px): each disc centred on itself and its outline compared with its own ring, angle by angle, against per-angle statistics of good parts` : ''}`,
       registration: register,
       imagesFolder: opts.images,
       images: files.length,
       imagesDigest: setDigest,
       imageHashes: hashes,
       threshold: { raw, rule, calibrationScores },
+      ...(rim ? { rimCheck: { discs: rim.stats.layout.discs.map((d) => ({ x: round1(d.x), y: round1(d.y), r: round1(d.r) })), threshold: { raw: rim.stats.threshold, rule: rim.rule, calibrationScores: rim.calibrationScores } } } : {}),
       taughtAt,
     },
   };
@@ -175,6 +179,32 @@ async function chooseRegistration(images: readonly Buffer[], spec: InputSpec, fo
 
 const SMOOTH_MIN = 2;
 
+const round1 = (v: number): number => Math.round(v * 10) / 10;
+
+/**
+ * The rim check, when the mean good part has round sub-parts (tablets in their pockets): their
+ * per-disc, per-angle statistics and a threshold set like the main one, on held-back images.
+ */
+async function teachRim(
+  images: readonly Buffer[],
+  spec: InputSpec,
+  g: PadimGeometry & { register: Registration },
+  greys: readonly Float32Array[],
+): Promise<{ stats: RimStats; rule: string; calibrationScores: number[] } | undefined> {
+  const { width, height } = g.register;
+  const mean = new Float32Array(width * height);
+  for (const grey of greys) for (let i = 0; i < mean.length; i++) mean[i]! += grey[i]! / greys.length;
+  const layout = discLayout(findDiscs(mean, width, height), g.register);
+  if (!layout) return undefined;
+  const rims = (await runGraph(buildRimModel(g, layout), images, spec)).map((o) => o.disc_rim!);
+  const held = rims.filter((_, i) => i % CALIBRATION_EVERY === CALIBRATION_EVERY - 1);
+  const trial = fitRim(rims.filter((_, i) => i % CALIBRATION_EVERY !== CALIBRATION_EVERY - 1));
+  const calibrationScores = held.map((r) => rimScore(r, trial));
+  const threshold = MARGIN * Math.max(...calibrationScores);
+  const rule = `${MARGIN} × the highest rim score of the same ${held.length} held-back good images, from a fit on the other ${rims.length - held.length}; then refit on all ${rims.length}`;
+  return { stats: { layout, ...fitRim(rims), threshold }, rule, calibrationScores };
+}
+
 /** Weights zeroed outside the scored region (every channel of a location). */
 function withRoi(fit: FitResult, roi: Float32Array): FitResult {
   const plane = roi.length;
@@ -200,7 +230,7 @@ async function runGraph(bytes: Uint8Array, images: readonly Buffer[], spec: Inpu
 }
 
 /** Runs the feature graph (the model's own first ops, registration included) on every image. */
-async function extractFeatures(images: readonly Buffer[], spec: InputSpec, g: PadimGeometry): Promise<FeatureMaps & { roi: Float32Array }> {
+async function extractFeatures(images: readonly Buffer[], spec: InputSpec, g: PadimGeometry): Promise<FeatureMaps & { roi: Float32Array; canonicalGrey: Float32Array[] }> {
   const outs = await runGraph(buildFeatureModel(g), images, spec);
   const { fw, fh } = featureSize(g);
   // Scored: the patches that are the part in (nearly) every teaching image. Patches across its
@@ -213,7 +243,7 @@ async function extractFeatures(images: readonly Buffer[], spec: InputSpec, g: Pa
       roi[p] = s / outs.length >= ROI_COVERAGE ? 1 : 0;
     }
   }
-  return { fw, fh, maps: outs.map((o) => o.features!), roi };
+  return { fw, fh, maps: outs.map((o) => o.features!), roi, canonicalGrey: g.register ? outs.map((o) => o.canonical_grey!) : [] };
 }
 
 /** A patch is scored when on average this share of it is the part. */

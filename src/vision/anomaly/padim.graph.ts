@@ -16,7 +16,8 @@
  * per-location search was tried first: it let a speck on the foil match a pocket rim nearby and hid it.
  */
 import { attr, GraphBuilder } from '../onnx-writer/onnx-writer.js';
-import { addMapToImage, addPose, addRegistration, CELL, type PoseTensors, type Registration } from './register.graph.js';
+import { addRimProfile, addRimScore, ANGLES, RIM_FEATURES, type DiscLayout, type RimStats } from './disc.graph.js';
+import { addGrey, addMapToImage, addPose, addRegistration, CELL, type PoseTensors, type Registration } from './register.graph.js';
 
 export const PATCH = 8;
 export const STRIDE = 2;
@@ -59,10 +60,12 @@ export interface PadimStats {
   readonly weight: Float32Array;
   /** Raw distance (√d²) that maps to 0.5. */
   readonly threshold: number;
+  /** The rim check of the part's round sub-parts (disc.graph.ts), when it has any. */
+  readonly rim?: RimStats;
 }
 
 /** Adds the feature extractor to `b`, reading input "image" [1,3,H,W]; returns the feature tensor's name. */
-function addFeatures(b: GraphBuilder, g: PadimGeometry): { features: string; pose?: PoseTensors } {
+function addFeatures(b: GraphBuilder, g: PadimGeometry): { features: string; pose?: PoseTensors; canonical?: string } {
   b.input('image', [1, 3, g.height, g.width]);
   const reg = g.register ? addRegistration(b, 'image', g, g.register) : undefined;
   const full = reg?.canonical ?? 'image';
@@ -87,7 +90,7 @@ function addFeatures(b: GraphBuilder, g: PadimGeometry): { features: string; pos
   const crop = (t: string, name: string): string =>
     b.node('Slice', [t, b.int64Tensor(`${name}_s`, [2], [0, 0]), b.int64Tensor(`${name}_e`, [2], [fh, fw]), b.int64Tensor(`${name}_a`, [2], [2, 3])], [name]);
   parts.push(b.node('Mul', [crop(fine.mean, 'fine_mean_c'), gain], ['rel_fine_mean']), b.node('Mul', [crop(fine.sd, 'fine_sd_c'), gain], ['rel_fine_sd']));
-  return { features: b.node('Concat', parts, ['features'], { axis: attr.int(1) }), pose: reg?.pose };
+  return { features: b.node('Concat', parts, ['features'], { axis: attr.int(1) }), pose: reg?.pose, canonical: reg?.canonical };
 }
 
 /**
@@ -144,11 +147,16 @@ export function buildPoseModel(size: { width: number; height: number }, reg: Pic
 
 /**
  * Just the features [1, 6, fh, fw]: what the fit reads, computed by the very ops the model runs;
- * with registration also the share of each patch that is the part (`coverage` [1, 1, fh, fw]).
+ * with registration also the share of each patch that is the part (`coverage` [1, 1, fh, fw]) and
+ * the canonical window's grey (`canonical_grey` [1, 1, H, W], where round sub-parts are looked for).
  */
 export function buildFeatureModel(g: PadimGeometry): Uint8Array {
   const b = new GraphBuilder('padim_features');
-  addFeatures(b, g);
+  const { canonical } = addFeatures(b, g);
+  if (g.register && canonical) {
+    addGrey(b, canonical, 'canonical_grey');
+    b.output('canonical_grey', [1, 1, g.register.height, g.register.width]);
+  }
   const { fw, fh } = featureSize(g);
   b.output('features', [1, FEATURES, fh, fw]);
   if (g.register) {
@@ -161,10 +169,19 @@ export function buildFeatureModel(g: PadimGeometry): Uint8Array {
   return b.encode({ docString: 'lineside teach: patch colour features (fit only)' });
 }
 
+/** The rim deficits [K, 2, 1, ANGLES] of the registered part's discs: what the rim fit reads. */
+export function buildRimModel(g: PadimGeometry & { register: Registration }, layout: DiscLayout): Uint8Array {
+  const b = new GraphBuilder('padim_rim');
+  b.input('image', [1, 3, g.height, g.width]);
+  const { canonical } = addRegistration(b, 'image', g, g.register);
+  b.output(addRimProfile(b, canonical, g.register, layout), [layout.discs.length, RIM_FEATURES, 1, ANGLES]);
+  return b.encode({ docString: 'lineside teach: rim deficits of the round sub-parts (fit only)' });
+}
+
 /** The whole model: features, alignment search, Mahalanobis map, normalised map and score. */
 export function buildPadimModel(g: PadimGeometry, stats: PadimStats, metadata: Record<string, string>): Uint8Array {
   const b = new GraphBuilder('padim_anomaly');
-  const { features, pose } = addFeatures(b, g);
+  const { features, pose, canonical } = addFeatures(b, g);
   const { fw, fh } = featureSize(g);
   const r = g.radius;
   const mu = b.floatTensor('mu', [1, FEATURES, fh, fw], stats.mean);
@@ -197,15 +214,20 @@ export function buildPadimModel(g: PadimGeometry, stats: PadimStats, metadata: R
   const smooth = b.node('AveragePool', [best], ['d2_smooth'], { kernel_shape: attr.ints([SMOOTH, SMOOTH]), strides: attr.ints([1, 1]), pads: attr.ints([half, half, half, half]) });
   const raw = b.node('Sqrt', [smooth], ['raw_map']);
   const scaled = b.node('Mul', [raw, b.floatTensor('norm_scale', [], [1 / (2 * stats.threshold)])], ['scaled_map']);
-  const clipped = b.node('Clip', [scaled, b.floatTensor('clip_min', [], [0]), b.floatTensor('clip_max', [], [1])], [g.register ? 'canonical_map' : 'anomaly_map']);
+  const down = POOL;
+  const step = STRIDE * down;
+  const origin = (down * PATCH) / 2 - step / 2;
+  const rim = g.register && canonical && stats.rim ? { stats: stats.rim, profile: addRimProfile(b, canonical, g.register, stats.rim.layout) } : undefined;
+  const mapName = g.register ? 'canonical_map' : 'anomaly_map';
+  let clipped = b.node('Clip', [scaled, b.floatTensor('clip_min', [], [0]), b.floatTensor('clip_max', [], [1])], [rim ? 'padim_map' : mapName]);
+  // The rim check's score joins the map over the disc it found, so the evidence marks the tablet.
+  if (rim) clipped = addRimScore(b, rim.profile, clipped, rim.stats, { mw: fw, mh: fh }, (i) => origin + step * i + step / 2, mapName);
   const peak = b.node('ReduceMax', [clipped], ['peak'], { axes: attr.ints([1, 2, 3]), keepdims: attr.int(0) });
   b.node('Reshape', [peak, b.int64Tensor('score_shape', [1], [1])], ['pred_score']);
   b.output('pred_score', [1]);
   if (g.register && pose) {
     // The map goes back onto the camera's image, so the evidence marks the defect where it is.
-    const down = POOL;
-    const step = STRIDE * down;
-    addMapToImage(b, clipped, { mw: fw, mh: fh, step, origin: (down * PATCH) / 2 - step / 2 }, g, g.register, pose, 'anomaly_map');
+    addMapToImage(b, clipped, { mw: fw, mh: fh, step, origin }, g, g.register, pose, 'anomaly_map');
     b.output('anomaly_map', [1, 1, Math.floor(g.height / CELL), Math.floor(g.width / CELL)]);
   } else {
     b.output('anomaly_map', [1, 1, fh, fw]);

@@ -67,7 +67,7 @@ export function addCellGrey(b: GraphBuilder, image: string): string {
 }
 
 /** Mean of the three channels, [1,3,h,w] → [1,1,h,w], as a 1×1 convolution (a channel ReduceMean strides across planes). */
-function addGrey(b: GraphBuilder, image: string, out: string): string {
+export function addGrey(b: GraphBuilder, image: string, out: string): string {
   return b.node('Conv', [image, b.floatTensor(`${out}_w`, [1, 3, 1, 1], [1 / 3, 1 / 3, 1 / 3])], [out], { kernel_shape: attr.ints([1, 1]) });
 }
 
