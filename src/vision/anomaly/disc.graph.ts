@@ -97,15 +97,15 @@ function radialWeights(radius: number): { radii: number[]; rim: number[]; beyond
  */
 export function addRimProfile(b: GraphBuilder, canonical: string, size: { width: number; height: number }, layout: DiscLayout): string {
   const s = layout.window;
-  const grey = addGrey(b, canonical, 'disc_grey');
+  // Windows cut from the colour window and only they made grey: a tenth of the pixels.
   const axes = b.int64Tensor('disc_win_axes', [2], [2, 3]);
   const windows = layout.discs.map((d, k) => {
     const ox = Math.round(d.x - s / 2);
     const oy = Math.round(d.y - s / 2);
     if (ox < 0 || oy < 0 || ox + s > size.width || oy + s > size.height) throw new Error(`disc ${k} window leaves the canonical window`);
-    return b.node('Slice', [grey, b.int64Tensor(`disc_${k}_s`, [2], [oy, ox]), b.int64Tensor(`disc_${k}_e`, [2], [oy + s, ox + s]), axes], [`disc_${k}_win`]);
+    return b.node('Slice', [canonical, b.int64Tensor(`disc_${k}_s`, [2], [oy, ox]), b.int64Tensor(`disc_${k}_e`, [2], [oy + s, ox + s]), axes], [`disc_${k}_win`]);
   });
-  const win = windows.length === 1 ? windows[0]! : b.node('Concat', windows, ['disc_windows'], { axis: attr.int(0) });
+  const win = addGrey(b, windows.length === 1 ? windows[0]! : b.node('Concat', windows, ['disc_windows_rgb'], { axis: attr.int(0) }), 'disc_windows');
   // Centre: centroid of the disc cut out at 40 % of the way from its surround's grey (a ring just
   // outside it) to its own (its inner part), so shade, exposure and lamp gradients do not move it.
   const sumAxes = b.int64Tensor('disc_sum_axes', [2], [2, 3]);
@@ -133,19 +133,24 @@ export function addRimProfile(b: GraphBuilder, canonical: string, size: { width:
   // Polar grid in GridSample's [−1, 1] (align_corners = 0): centre + r (cos θ, sin θ), per disc.
   const { radii, rim: rimWeights, beyond: beyondWeights, edge: edgeWeights } = radialWeights(layout.radius);
   const nr = radii.length;
-  const polar = new Float32Array(nr * ANGLES * 2);
+  // Laid out [coordinate, point] so each disc's centre is added along a contiguous row (an op
+  // over a trailing axis of 2 pays per element), then turned into GridSample's [K, NR, NA, 2].
+  const points = nr * ANGLES;
+  const polar = new Float32Array(2 * points);
   radii.forEach((r, i) => {
     for (let a = 0; a < ANGLES; a++) {
       const t = (2 * Math.PI * a) / ANGLES;
-      polar[(i * ANGLES + a) * 2] = (r * Math.cos(t) * 2) / s;
-      polar[(i * ANGLES + a) * 2 + 1] = (r * Math.sin(t) * 2) / s;
+      polar[i * ANGLES + a] = (r * Math.cos(t) * 2) / s;
+      polar[points + i * ANGLES + a] = (r * Math.sin(t) * 2) / s;
     }
   });
   const scale = b.floatTensor('disc_to_unit', [], [2 / s]);
   const one = b.floatTensor('disc_one', [], [1]);
   const unit = (t: string, name: string): string => b.node('Sub', [b.node('Mul', [t, scale], [`${name}_scaled`]), one], [name]);
-  const centre = b.node('Concat', [unit(cx, 'disc_nx'), unit(cy, 'disc_ny')], ['disc_centre'], { axis: attr.int(3) });
-  const grid = b.node('Add', [b.floatTensor('disc_polar', [1, nr, ANGLES, 2], polar), centre], ['disc_grid']);
+  const k = layout.discs.length;
+  const centre = b.node('Reshape', [b.node('Concat', [unit(cx, 'disc_nx'), unit(cy, 'disc_ny')], ['disc_centre_raw'], { axis: attr.int(1) }), b.int64Tensor('disc_centre_shape', [3], [k, 2, 1])], ['disc_centre']);
+  const placed = b.node('Transpose', [b.node('Add', [b.floatTensor('disc_polar', [1, 2, points], polar), centre], ['disc_points'])], ['disc_points_t'], { perm: attr.ints([0, 2, 1]) });
+  const grid = b.node('Reshape', [placed, b.int64Tensor('disc_grid_shape', [4], [k, nr, ANGLES, 2])], ['disc_grid']);
   const profile = b.node('GridSample', [win, grid], ['disc_profile'], { mode: attr.string('bilinear'), padding_mode: attr.string('border'), align_corners: attr.int(0) });
   const ring = b.node('ReduceMean', [profile], ['disc_ring'], { axes: attr.ints([3]), keepdims: attr.int(1) });
   const deficit = b.node('Sub', [ring, profile], ['disc_deficit']);
