@@ -7,5 +7,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // A page waits on the appliance (a signature checks a password, a record is written) on a box
+    // that is also inspecting the demo line: as long as a browser step may take, not vitest's 1 s.
+    expect: { poll: { timeout: 15_000 } },
   },
 });

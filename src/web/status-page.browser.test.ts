@@ -196,9 +196,26 @@ describe('the supervisor page in a real browser', () => {
     await sup.locator('nav a', { hasText: 'Cleaning' }).click();
     const mine = sup.locator('[data-cleaning="hopper"]');
     await expect.poll(() => mine.locator('h3').first().textContent()).toContain('HOP-204');
-    await mine.getByLabel('Your password, to sign as verifier').fill(E2E_PASSWORD);
+    // The page redraws as parts go by. One that was waiting on the appliance while the verifier typed
+    // (held back here, so it surely is) must not wipe the password when it arrives.
+    let redraws = 0;
+    await sup.route('**/api/inspections?station=hopper*', async (r) => {
+      redraws += 1;
+      await sup.waitForTimeout(1500);
+      await r.continue();
+    });
+    await expect.poll(() => redraws).toBeGreaterThan(0);
+    const password = mine.getByLabel('Your password, to sign as verifier');
+    await password.fill(E2E_PASSWORD);
+    await sup.waitForTimeout(2000);
+    await sup.unroute('**/api/inspections?station=hopper*');
+    await expect(password.inputValue()).resolves.toBe(E2E_PASSWORD);
     await mine.getByRole('button', { name: 'Sign as second verifier' }).click();
-    await expect.poll(() => mine.locator('[data-testid="signature"]').first().textContent().catch(() => '')).toMatch(/Sam Tester.*verified/);
+    // What the card shows: the signature, or the reason the signing was refused.
+    const signedOrRefused = async (): Promise<string> =>
+      (await mine.locator('[data-testid="signature"]').first().textContent({ timeout: 500 }).catch(() => '')) ||
+      `refused: ${await mine.locator('form[data-sign] .error').first().textContent({ timeout: 500 }).catch(() => '')}`;
+    await expect.poll(signedOrRefused).toMatch(/Sam Tester.*verified/);
     await shot(sup, 'cleaning-signed');
     await mine.getByRole('link', { name: 'full record' }).click();
     await expect.poll(() => sup.locator('[data-testid="record-requested-by"]').textContent().catch(() => '')).toBe(USER.operator);

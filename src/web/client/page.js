@@ -223,8 +223,24 @@ function soon() {
     pendingRefresh = null;
     await refreshAll();
     const v = currentView().name;
-    if (v === 'overview' || ((v === 'alarms' || v === 'review' || v === 'cleaning') && !currentView().arg && !busy())) route();
+    if (v === 'overview') route();
+    else if ((v === 'alarms' || v === 'review' || v === 'cleaning') && !currentView().arg && !busy()) redraw(v);
   }, 250);
+}
+
+/**
+ * Redraws a view with live state aside, and puts it in place only if the view is still showing and
+ * nobody began typing in it while the appliance answered: a password typed meanwhile is not wiped.
+ */
+async function redraw(name) {
+  const next = document.createElement('div');
+  try {
+    await RENDER[name](next);
+  } catch {
+    return; // the next event redraws; an error on the page would hide the form in use
+  }
+  if (currentView().name !== name || currentView().arg || busy()) return;
+  $('#view').replaceChildren(...next.childNodes);
 }
 
 function connectEvents() {
