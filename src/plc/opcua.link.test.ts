@@ -161,4 +161,20 @@ describe('OpcUaPlcLink against the simulated PLC', () => {
     expect(link.health().state).toBe('ok');
     expect(healths.map((h) => h.state)).toEqual(['ok', 'degraded', 'ok']);
   });
+
+  it("the simulated conveyor keeps the line's rate when its process is busy: the parts that came meanwhile follow at once", async () => {
+    sim = await startSimPlc({ port: 0, windowMs: 500, stations: [{ id: 'blister', kind: 'part', partsPerMinute: 0 }] });
+    const started = performance.now();
+    sim.setPartsPerMinute('blister', 1200); // one part every 50 ms
+    await sleep(100);
+    // The process is busy for 400 ms: eight parts pass the camera meanwhile.
+    while (performance.now() - started < 500) {
+      // busy
+    }
+    await sleep(1000 - (performance.now() - started));
+    sim.setPartsPerMinute('blister', 0);
+    // 20 parts in the second; an interval timer, drifting with the stall, would have made about 13.
+    expect(sim.counters('blister').PartsTriggered).toBeGreaterThanOrEqual(18);
+    expect(sim.counters('blister').PartsTriggered).toBeLessThanOrEqual(21);
+  });
 });

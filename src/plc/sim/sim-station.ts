@@ -85,6 +85,9 @@ export class SimStation {
   #seen: number[] = [];
   #answers: SimAnswer[] = [];
   #timer: NodeJS.Timeout | undefined;
+  /** When the conveyor brings its next part (performance.now()), while it runs. */
+  #due: number | undefined;
+  #periodMs = 0;
   #recipeTimer: NodeJS.Timeout | undefined;
   /** Source time (epoch ms) of the last trigger or recipe write: a RecipeIndex change is stamped in a later scan than the trigger before it, never earlier than one after it. */
   #lastScanAt = 0;
@@ -128,8 +131,9 @@ export class SimStation {
   stop(): void {
     this.#nodes.ResultCount.off('value_changed', this.#onResultCount);
     this.#nodes.RecipeIndexActive.off('value_changed', this.#onRecipeActive);
-    clearInterval(this.#timer);
+    clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#due = undefined;
     clearInterval(this.#recipeTimer);
     this.#recipeTimer = undefined;
     for (const part of this.#open.values()) clearTimeout(part.timer);
@@ -139,10 +143,32 @@ export class SimStation {
   /** Changes the conveyor rate of a part station; 0 stops the conveyor. */
   setPartsPerMinute(partsPerMinute: number): void {
     if (this.#spec.kind !== 'part') throw new Error(`station ${this.#spec.id} is a ${this.#spec.kind} station, not a part station`);
-    clearInterval(this.#timer);
+    clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (partsPerMinute > 0) this.#timer = setInterval(() => this.#trigger('TriggerCount'), 60_000 / partsPerMinute);
-    this.#log.info({ partsPerMinute }, 'sim conveyor rate set');
+    // Parts the conveyor owed when its rate changed: the process was that far behind the line.
+    const owed = this.#due === undefined ? 0 : Math.max(0, Math.floor((performance.now() - this.#due) / this.#periodMs) + 1);
+    this.#due = undefined;
+    if (partsPerMinute > 0) this.#conveyor(60_000 / partsPerMinute);
+    this.#log.info({ partsPerMinute, owed }, 'sim conveyor rate set');
+  }
+
+  /**
+   * One part every periodMs by the wall clock, as a conveyor brings them. A timer that fires late (the
+   * process was busy) is followed at once by the parts that came meanwhile, each in its own turn of the
+   * event loop; an interval timer would instead drift and quietly run the line slower than asked.
+   */
+  #conveyor(periodMs: number): void {
+    this.#periodMs = periodMs;
+    this.#due = performance.now() + periodMs;
+    const tick = (): void => {
+      const due = this.#due!;
+      if (performance.now() >= due) {
+        this.#trigger('TriggerCount');
+        this.#due = due + periodMs;
+      }
+      this.#timer = setTimeout(tick, Math.max(0, this.#due! - performance.now()));
+    };
+    this.#timer = setTimeout(tick, periodMs);
   }
 
   /**
