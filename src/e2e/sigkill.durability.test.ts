@@ -69,15 +69,19 @@ async function checkAfterCrash(dataDir: string, answered: readonly number[]): Pr
   const db = new Database(dbFile);
   try {
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-    const rows = db.prepare(`SELECT trigger_count AS n FROM inspections WHERE station_id = 'blister' AND trigger_count IS NOT NULL`).all() as Array<{ n: number }>;
+    // A kill early in the first start-up may come before the schema exists (even before the file
+    // does): then there are no rows, and nothing the PLC received may be missing from them.
+    const table = (name: string): boolean => db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(name) !== undefined;
+    const all = <T,>(name: string, sql: string): T[] => (table(name) ? (db.prepare(sql).all() as T[]) : []);
+    const rows = all<{ n: number }>('inspections', `SELECT trigger_count AS n FROM inspections WHERE station_id = 'blister' AND trigger_count IS NOT NULL`);
     const recorded = new Set(rows.map((r) => r.n));
     // Every evidence image the records list is on disk, whole: its row is written after the file.
-    const evidence = db.prepare(`SELECT inspection_id AS id, path, sha256 FROM evidence`).all() as Array<{ id: number; path: string; sha256: string }>;
+    const evidence = all<{ id: number; path: string; sha256: string }>('evidence', `SELECT inspection_id AS id, path, sha256 FROM evidence`);
     for (const e of evidence) {
       expect(createHash('sha256').update(readFileSync(join(dataDir, e.path))).digest('hex'), `evidence of inspection ${e.id}`).toBe(e.sha256);
     }
     // What the PLC was told is recorded after the write: a kill in between leaves the inspection without it (reported, not a loss of the inspection).
-    const answers = new Set((db.prepare(`SELECT result_count AS n FROM plc_answers`).all() as Array<{ n: number }>).map((r) => r.n));
+    const answers = new Set(all<{ n: number }>('plc_answers', `SELECT result_count AS n FROM plc_answers`).map((r) => r.n));
     // verify-audit as `lineside verify-audit --db` runs it: chain and evidence hashes. A kill before
     // the first start created audit.key leaves no key and, then, no audit entry either.
     let auditEntries = 0;
@@ -87,7 +91,7 @@ async function checkAfterCrash(dataDir: string, answered: readonly number[]): Pr
       expect(verified.ok).toBe(true);
       auditEntries = verified.entries;
     } else {
-      const trail = db.prepare(`SELECT 1 FROM sqlite_master WHERE name = 'audit_trail'`).get() !== undefined;
+      const trail = table('audit_trail');
       expect(trail ? (db.prepare(`SELECT COUNT(*) AS n FROM audit_trail`).get() as { n: number }).n : 0, 'audit entries without audit.key').toBe(0);
     }
     return { recorded: recorded.size, missing: answered.filter((n) => !recorded.has(n)), evidence: evidence.length, answeredWithoutAnswerRow: answered.filter((n) => !answers.has(n)).length, auditEntries };
