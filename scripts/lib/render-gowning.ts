@@ -124,7 +124,8 @@ function drawPerson(c: Canvas, rng: Rng, p: PersonPlan, fx: number, fy: number, 
     const sx = fx + side * 31 * s;
     const sy = shoulderY + 10 * s;
     // Most arms hang by the side; some reach across the body, putting the hand over the gown.
-    const a = rng.chance(0.7) ? rng.uniform(0.08, 0.5) : rng.uniform(-0.55, -0.2);
+    const across = !rng.chance(0.7);
+    const a = across ? rng.uniform(-0.55, -0.2) : rng.uniform(0.08, 0.5);
     const dirX = side * Math.sin(a);
     const dirY = Math.cos(a);
     const len = 92 * s;
@@ -138,7 +139,9 @@ function drawPerson(c: Canvas, rng: Rng, p: PersonPlan, fx: number, fy: number, 
     c.shape(around(hxc, hyc, 14 * s), sdf.ellipse(hxc, hyc, 9 * s, 11.5 * s), colour);
     c.shape(around(hxc, hyc, 14 * s), sdf.ellipse(hxc - side * 7 * s, hyc - 3 * s, 3.5 * s, 6 * s), scale(colour, 0.95));
     c.shape(around(hxc, hyc + 8 * s, 10 * s, 5 * s), sdf.roundedRect(hxc, hyc + 9 * s, 7 * s, 3 * s, 2.5 * s), scale(colour, 0.88), 0.6);
-    objects.push({ class: gloved ? 'hand_glove' : 'hand_bare', box: boxAround(hxc - side * 1.5 * s, hyc, 12 * s, 13 * s) });
+    // Variant 1 for a hand reaching across the gown, 0 for one hanging by the side (one detector
+    // template each).
+    objects.push({ class: gloved ? 'hand_glove' : 'hand_bare', box: boxAround(hxc - side * 1.5 * s, hyc, 12 * s, 13 * s), variant: across ? 1 : 0 });
   }
 
   c.shape(around(hx, hy, 28 * s, 31 * s), sdf.ellipse(hx, hy, 25 * s, 28 * s), gown);
