@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { folderSourceSchema } from '../sources/folder.source.js';
+import { folderSourceSchema } from '../sources/folder.config.js';
 import { genicamSourceSchema } from '../sources/genicam.source.js';
 import { imageHealthSchema } from '../sources/image-health.js';
 import { mjpegSourceSchema } from '../sources/mjpeg.source.js';

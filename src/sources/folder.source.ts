@@ -1,98 +1,28 @@
 import { watch, type FSWatcher, type Stats } from 'node:fs';
-import { copyFile, lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
-import { extname, join } from 'node:path';
-import { z } from 'zod';
+import { lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ErrorCode, LinesideError } from '../domain/errors.js';
 import type { Frame } from '../domain/frame.js';
 import { HealthCell, HealthState, type ComponentHealth } from '../domain/health.js';
 import type { Logger } from '../observability/logger.js';
+import { dayFolder, errCode, freeName, moveFile, why } from './folder-files.js';
+import type { FolderSourceConfig } from './folder.config.js';
 import { FrameWaiters } from './frame-waiters.js';
 import type { FrameSource, GrabOptions, SourceStats } from './frame-source.js';
 import { FrameStats } from './frame-stats.js';
 import { encodedImageSize } from './image-size.js';
+import { SettlingFiles } from './settling-files.js';
 import type { SourceContext } from './source-options.js';
 
-/** Image files a smart camera writes; matched case-insensitively against the file name. */
-export const DEFAULT_INCLUDE = String.raw`\.(jpe?g|png|bmp|tiff?)$`;
 /** Claimed files wait here (inside the watched folder, so the claim is a same-filesystem rename). */
 export const INFLIGHT_DIR = '.lineside-inflight';
 /** Upload names: FTP servers and cameras write under these and rename when the file is complete. */
 const UPLOADING = /(\.tmp|\.part|\.filepart|\.partial|~)$/i;
 const DEFAULT_GRAB_TIMEOUT_MS = 2000;
 
-function compiles(pattern: string, flags = ''): boolean {
-  try {
-    new RegExp(pattern, flags);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Number of capture groups in a (valid) pattern: `x|` always matches the empty string. */
-function captureGroups(pattern: string): number {
-  return new RegExp(`${pattern}|`).exec('')!.length - 1;
-}
-
-export const folderSourceSchema = z.strictObject({
-  type: z.literal('folder'),
-  /** The folder the camera writes into (FTP target, share). It must exist; lineside never creates it. */
-  path: z.string().min(1),
-  /** Regular expression a file name must match to be inspected (case-insensitive). */
-  include: z
-    .string()
-    .min(1)
-    .refine((p) => compiles(p, 'i'), 'must be a valid regular expression')
-    .default(DEFAULT_INCLUDE),
-  /** A file is complete once its size and modification time have not changed for this long (FTP writes in pieces). */
-  settleMs: z.number().int().min(0).max(60_000).default(300),
-  /** What happens to a file once its inspection is recorded. */
-  afterInspection: z.enum(['move', 'mark', 'delete']).default('move'),
-  /** For `move`: where inspected files go, in a dated subfolder `YYYY-MM-DD/`. Default `<path>/processed`. */
-  processedPath: z.string().min(1).optional(),
-  /** For `mark`: the file is renamed in place to `name.jpg<markSuffix>`, which is never picked up again. */
-  markSuffix: z
-    .string()
-    .min(1)
-    .refine((s) => !/[\\/]/.test(s), 'must not contain a path separator')
-    .default('.done'),
-  /**
-   * Regular expression applied to the file name that yields the part ID: the named group `id`, or
-   * else the first capture group, e.g. `^(?<id>[A-Z0-9]+)_`. A name that does not match gives no part ID.
-   */
-  partIdPattern: z
-    .string()
-    .min(1)
-    .refine((p) => compiles(p), 'must be a valid regular expression')
-    .refine((p) => !compiles(p) || captureGroups(p) > 0, 'must contain a capture group, e.g. (?<id>...)')
-    .optional(),
-  /** The folder is watched and also rescanned this often (network shares and some FTP servers send no events). */
-  pollMs: z.number().int().min(20).max(60_000).default(250),
-  /** More files than this waiting → health degraded (inspection is not keeping up, or nothing is grabbing). */
-  maxPending: z.number().int().min(1).max(1_000_000).default(1000),
-});
-export type FolderSourceConfig = z.output<typeof folderSourceSchema>;
-
 /** Smart cameras (Cognex, Keyence, …) that FTP one image per part into a folder: one file, one frame. */
 export function folderSource(cfg: FolderSourceConfig, ctx: SourceContext): FolderSource {
   return new FolderSource(cfg, ctx.logger.child({ source: 'folder' }));
-}
-
-/** `YYYY-MM-DD` in local time: the subfolder of the processed folder a file captured at `ms` is moved to. */
-export function dayFolder(ms: number): string {
-  const d = new Date(ms);
-  const pad = (n: number): string => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-}
-
-/** A file seen in the folder, not yet claimed. */
-interface Candidate {
-  size: number;
-  mtimeMs: number;
-  ino: number;
-  /** Our clock when size/mtime were last seen to change (or first seen). */
-  since: number;
-  complete: boolean;
 }
 
 /** A claimed file (in the in-flight folder) whose frame was handed out or is about to be. */
@@ -101,40 +31,6 @@ interface Claimed {
   readonly file: string;
   /** Name the camera gave it (the frame's origin). */
   readonly origin: string;
-}
-
-function errCode(e: unknown): string | undefined {
-  return (e as NodeJS.ErrnoException | null)?.code;
-}
-
-function why(e: unknown): string {
-  return errCode(e) ?? (e instanceof Error ? e.message : String(e));
-}
-
-/** `name`, else `stem-1.ext`, `stem-2.ext`, … (+ `suffix`): the first that does not exist in `dir`. */
-async function freeName(dir: string, name: string, suffix = ''): Promise<string> {
-  const ext = extname(name);
-  const stem = ext ? name.slice(0, -ext.length) : name;
-  for (let n = 0; ; n++) {
-    const candidate = `${n === 0 ? name : `${stem}-${n}${ext}`}${suffix}`;
-    try {
-      await lstat(join(dir, candidate));
-    } catch (e) {
-      if (errCode(e) === 'ENOENT') return candidate;
-      throw e;
-    }
-  }
-}
-
-/** Rename, or copy and delete when the target is on another filesystem (a processed folder on another disk). */
-async function moveFile(from: string, to: string): Promise<void> {
-  try {
-    await rename(from, to);
-  } catch (e) {
-    if (errCode(e) !== 'EXDEV') throw e;
-    await copyFile(from, to);
-    await unlink(from);
-  }
 }
 
 /**
@@ -168,10 +64,8 @@ export class FolderSource implements FrameSource {
   #settleAt = Infinity;
   #seq = 0;
 
-  /** Files in the folder, not yet claimed. */
-  readonly #candidates = new Map<string, Candidate>();
-  /** Names a watch event reported: stat again even if they were complete. */
-  readonly #dirty = new Set<string>();
+  /** Files in the folder, not yet claimed, and which of them are complete. */
+  readonly #files: SettlingFiles;
   /** In-flight files found at start (left by a stopped lineside): handed out before anything else. */
   #recovered: string[] = [];
   /** Frames read whose grab gave up meanwhile: handed out next. Their files stay in flight. */
@@ -199,6 +93,7 @@ export class FolderSource implements FrameSource {
     this.#processedDir = cfg.processedPath ?? join(cfg.path, 'processed');
     this.#include = new RegExp(cfg.include, 'i');
     this.#partId = cfg.partIdPattern === undefined ? null : new RegExp(cfg.partIdPattern);
+    this.#files = new SettlingFiles(cfg.settleMs);
     this.description = `folder ${cfg.path}`;
   }
 
@@ -247,8 +142,7 @@ export class FolderSource implements FrameSource {
     // Claimed but not handed out: they stay in the in-flight folder and are inspected at the next start.
     this.#buffer = [];
     this.#recovered = [];
-    this.#candidates.clear();
-    this.#dirty.clear();
+    this.#files.clear();
   }
 
   /**
@@ -328,7 +222,7 @@ export class FolderSource implements FrameSource {
 
   /** Files waiting: in the folder (complete or still being written), left in flight, or claimed and not yet taken. */
   pending(): number {
-    return this.#candidates.size + this.#recovered.length + this.#buffer.length;
+    return this.#files.size + this.#recovered.length + this.#buffer.length;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -377,8 +271,7 @@ export class FolderSource implements FrameSource {
 
   #claimable(): boolean {
     if (this.#buffer.length > 0 || this.#recovered.length > 0) return true;
-    for (const c of this.#candidates.values()) if (c.complete) return true;
-    return false;
+    return this.#files.hasComplete();
   }
 
   /** Claims and reads the next file; null when it vanished or could not be read (logged). */
@@ -386,14 +279,8 @@ export class FolderSource implements FrameSource {
     const recovered = this.#recovered.shift();
     if (recovered !== undefined) return this.#read({ file: recovered, origin: recovered });
 
-    let next: [string, Candidate] | null = null;
-    for (const e of this.#candidates) {
-      if (!e[1].complete) continue;
-      if (!next || e[1].mtimeMs < next[1].mtimeMs || (e[1].mtimeMs === next[1].mtimeMs && e[0] < next[0])) next = e;
-    }
-    if (!next) return null;
-    const name = next[0];
-    this.#candidates.delete(name);
+    const name = this.#files.takeOldest();
+    if (name === null) return null;
     const claimed = await this.#claim(name);
     return claimed ? this.#read(claimed) : null;
   }
@@ -496,15 +383,13 @@ export class FolderSource implements FrameSource {
     this.#folderProblem = null;
     if (this.#watchedIno !== ino) this.#watch(ino); // re-created folder (or the watch was lost)
 
-    const dirty = new Set(this.#dirty);
-    this.#dirty.clear();
+    const touched = this.#files.beginScan();
     const now = Date.now();
     const listed = new Set<string>();
     for (const name of names) {
       if (!this.#eligible(name)) continue;
       listed.add(name);
-      const known = this.#candidates.get(name);
-      if (known?.complete && !dirty.has(name)) continue;
+      if (!this.#files.needsStat(name, touched)) continue;
       let st: Stats;
       try {
         st = await stat(join(this.#dir, name));
@@ -516,17 +401,10 @@ export class FolderSource implements FrameSource {
         listed.delete(name);
         continue;
       }
-      if (!known || known.size !== st.size || known.mtimeMs !== st.mtimeMs || known.ino !== st.ino) {
-        this.#candidates.set(name, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, since: now, complete: this.#cfg.settleMs === 0 });
-      } else if (now - known.since >= this.#cfg.settleMs) {
-        known.complete = true;
-      }
+      this.#files.observe(name, st, now);
     }
-    for (const name of this.#candidates.keys()) if (!listed.has(name)) this.#candidates.delete(name);
-
     // Look again as soon as the earliest unsettled file may have settled.
-    let next = Infinity;
-    for (const c of this.#candidates.values()) if (!c.complete) next = Math.min(next, c.since + this.#cfg.settleMs);
+    const next = this.#files.endScan(listed);
     if (next < Infinity) this.#scheduleSettle(next);
     this.#refreshHealth();
   }
@@ -549,8 +427,7 @@ export class FolderSource implements FrameSource {
   #setFolderProblem(problem: string): void {
     if (this.#folderProblem !== problem) this.#log.error({ path: this.#dir }, problem);
     this.#folderProblem = problem;
-    this.#candidates.clear();
-    this.#dirty.clear();
+    this.#files.clear();
     this.#unwatch();
     this.#refreshHealth();
   }
@@ -580,7 +457,7 @@ export class FolderSource implements FrameSource {
     this.#unwatch();
     try {
       const w = watch(this.#dir, { persistent: false }, (_event, filename) => {
-        if (filename) this.#dirty.add(filename.toString());
+        if (filename) this.#files.touched(filename.toString());
         this.#kick(true);
       });
       w.on('error', (e) => {
