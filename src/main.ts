@@ -36,19 +36,7 @@ import { stationModelKeys, stationRecipes } from './config/recipes.js';
 import { inspectorFor, listedRecipes } from './stations/recipe-switch.js';
 import { VERSION } from './version.js';
 import { buildWebApp, type CameraView } from './web/app.js';
-import type { ModelView } from './web/system.routes.js';
-
-/** A model file as a signable record: its key and exact content hash. */
-const modelRecordId = (m: Model): string => `${m.key}@${m.manifest.sha256}`;
-
-/** The headline of a model's validation report (`<model>.validation.json` beside it), if any. */
-function readValidation(modelPath: string): Record<string, unknown> | null {
-  try {
-    return JSON.parse(readFileSync(modelPath.replace(/\.[^./]+$/, '') + '.validation.json', 'utf8')) as Record<string, unknown>;
-  } catch {
-    return null;
-  }
-}
+import { modelRecordId, modelView } from './web/model-view.js';
 
 export { VERSION };
 
@@ -404,23 +392,6 @@ export class Appliance {
     return { cert: read('certFile'), key: read('keyFile') };
   }
 
-  #modelView(m: Model): ModelView {
-    const mc = this.config.models[m.key]!;
-    const usedBy = this.config.stations.filter((sc) => stationModelKeys(sc).includes(m.key)).map((sc) => sc.id);
-    return {
-      key: m.key,
-      name: m.manifest.name,
-      version: m.manifest.version,
-      sha256: m.manifest.sha256,
-      path: mc.path,
-      task: `${m.manifest.task} (${m.manifest.decoder})`,
-      health: m.health.value.state,
-      usedBy,
-      approvals: this.signatures.forRecord('model', modelRecordId(m)).filter((s) => s.meaning === 'approved'),
-      validation: readValidation(mc.path),
-    };
-  }
-
   async #systemInfo(): Promise<Record<string, unknown>> {
     const storage = this.recorder.storage.value;
     const retention = this.retention.status();
@@ -495,7 +466,7 @@ export class Appliance {
       stationSummary: (stationId, opts) => (this.stations.some((s) => s.config.id === stationId) ? this.store.inspections.summary(stationId, opts) : null),
       system: {
         info: () => this.#systemInfo(),
-        models: () => [...this.models.values()].map((m) => this.#modelView(m)),
+        models: () => [...this.models.values()].map((m) => modelView(m, this.config, this.signatures)),
         recipes: () =>
           this.config.stations.map((sc) => ({
             stationId: sc.id,
