@@ -1,4 +1,4 @@
-import { copyFile, lstat, rename, unlink } from 'node:fs/promises';
+import { copyFile, lstat, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 
 /** File-system steps of the folder source: naming, moving and the dated processed folders. */
@@ -42,4 +42,46 @@ export async function moveFile(from: string, to: string): Promise<void> {
     await copyFile(from, to);
     await unlink(from);
   }
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A file's bytes and modification time, from one open handle (so both are of the same file). */
+export async function readWithTime(path: string): Promise<{ data: Buffer; mtimeMs: number }> {
+  const fh = await open(path, 'r');
+  try {
+    const { mtimeMs } = await fh.stat();
+    return { data: await fh.readFile(), mtimeMs };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The regular files in `dir` that `wanted` accepts, oldest modification time first (then by name); [] if `dir` cannot be read. */
+export async function filesOldestFirst(dir: string, wanted: (name: string) => boolean): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const found: { name: string; mtimeMs: number }[] = [];
+  for (const name of names) {
+    if (!wanted(name)) continue;
+    try {
+      const st = await stat(join(dir, name));
+      if (st.isFile()) found.push({ name, mtimeMs: st.mtimeMs });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  found.sort((a, b) => a.mtimeMs - b.mtimeMs || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return found.map((f) => f.name);
 }

@@ -1,11 +1,11 @@
 import { watch, type FSWatcher, type Stats } from 'node:fs';
-import { lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, LinesideError } from '../domain/errors.js';
 import type { Frame } from '../domain/frame.js';
 import { HealthCell, HealthState, type ComponentHealth } from '../domain/health.js';
 import type { Logger } from '../observability/logger.js';
-import { dayFolder, errCode, freeName, moveFile, why } from './folder-files.js';
+import { dayFolder, errCode, exists, filesOldestFirst, freeName, moveFile, readWithTime, why } from './folder-files.js';
 import type { FolderSourceConfig } from './folder.config.js';
 import { FrameWaiters } from './frame-waiters.js';
 import type { FrameSource, GrabOptions, SourceStats } from './frame-source.js';
@@ -195,7 +195,7 @@ export class FolderSource implements FrameSource {
           break;
       }
     } catch (e) {
-      if (errCode(e) === 'ENOENT' && !(await this.#exists(from))) {
+      if (errCode(e) === 'ENOENT' && !(await exists(from))) {
         // Removed by hand (or the whole folder went away) while it was being inspected.
         this.#log.warn({ path: this.#dir, origin: claimed.origin, file: from }, 'inspected file vanished before it could be moved, marked or deleted');
         return;
@@ -319,13 +319,7 @@ export class FolderSource implements FrameSource {
     let data: Buffer;
     let mtimeMs: number;
     try {
-      const fh = await open(path, 'r');
-      try {
-        mtimeMs = (await fh.stat()).mtimeMs;
-        data = await fh.readFile();
-      } finally {
-        await fh.close();
-      }
+      ({ data, mtimeMs } = await readWithTime(path));
     } catch (e) {
       this.#stats.framesDropped++;
       const gone = errCode(e) === 'ENOENT';
@@ -477,34 +471,8 @@ export class FolderSource implements FrameSource {
     this.#watchedIno = null;
   }
 
-  /** In-flight files not handed out by this instance, oldest first. */
-  async #leftInFlight(): Promise<string[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.#inflightDir);
-    } catch {
-      return [];
-    }
-    const found: { name: string; mtimeMs: number }[] = [];
-    for (const name of names) {
-      if (name.startsWith('.') || this.#handedOutFiles.has(name)) continue;
-      try {
-        const st = await stat(join(this.#inflightDir, name));
-        if (st.isFile()) found.push({ name, mtimeMs: st.mtimeMs });
-      } catch {
-        // gone meanwhile
-      }
-    }
-    found.sort((a, b) => a.mtimeMs - b.mtimeMs || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    return found.map((f) => f.name);
-  }
-
-  async #exists(path: string): Promise<boolean> {
-    try {
-      await lstat(path);
-      return true;
-    } catch {
-      return false;
-    }
+  /** In-flight files not handed out by this instance, oldest first: left by a lineside that stopped. */
+  #leftInFlight(): Promise<string[]> {
+    return filesOldestFirst(this.#inflightDir, (name) => !name.startsWith('.') && !this.#handedOutFiles.has(name));
   }
 }
