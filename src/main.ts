@@ -9,8 +9,8 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { OpcUaPlcLink } from './plc/opcua.link.js';
 import type { PlcLink } from './plc/plc-link.js';
-import { plcSecurity, trustServerCertificate } from './plc/opcua-security.js';
-import { simSecurityFor, startSimPlc, type SimPlc } from './plc/sim/sim-plc.js';
+import { plcSecurity } from './plc/opcua-security.js';
+import { startSimPlcFor, type SimPlc } from './plc/sim/sim-plc.js';
 import { resolveTagMap } from './plc/tags.js';
 import { Camera } from './sources/camera.js';
 import { createSource } from './sources/create-source.js';
@@ -145,28 +145,8 @@ export class Appliance {
     await this.#openRecords();
 
     if (config.plc.simulate) {
-      const port = Number(new URL(config.plc.endpoint.replace(/^opc\.tcp:/, 'http:')).port || 4840);
-      this.sim = await startSimPlc({
-        host: '127.0.0.1',
-        port,
-        windowMs: config.plc.simulate.windowMs,
-        interlockReady: true,
-        stations: config.stations.map((s) => ({
-          id: s.id,
-          kind: s.kind,
-          partsPerMinute: s.kind === 'part' ? (config.plc.simulate!.stations[s.id]?.partsPerMinute ?? 120) : 0,
-          cleanCheckEveryMs: config.plc.simulate!.stations[s.id]?.cleanCheckEveryMs ?? 0,
-          recipeCycle: s.kind === 'part' ? config.plc.simulate!.stations[s.id]?.recipeCycle : undefined,
-        })),
-        logger: log.child({ component: 'sim-plc' }),
-        security: await simSecurityFor(config.plc),
-      });
-      const sim = this.sim;
-      if (config.plc.security.mode !== 'None') {
-        // The simulator's certificate was made by this process: trusting it is not trusting a PLC.
-        await trustServerCertificate(plcSecurity(config.plc).pkiDir, sim.certificate());
-        log.info({ pkiDir: config.plc.security.pkiDir }, "simulated PLC's certificate trusted by the link");
-      }
+      const sim = await startSimPlcFor(config, log.child({ component: 'sim-plc' }));
+      this.sim = sim;
       this.#stops.push({ name: 'sim-plc', stop: () => sim.stop() });
       log.info({ endpoint: sim.endpoint }, 'simulated PLC running');
     }

@@ -2,8 +2,8 @@ import { X509Certificate } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { MessageSecurityMode, OPCUACertificateManager, OPCUAServer, SecurityPolicy, UserTokenType } from 'node-opcua';
-import type { PlcConfig } from '../../config/schema.js';
-import { plcSecurity, securityModes, securityPolicies, userIdentity } from '../opcua-security.js';
+import type { Config, PlcConfig } from '../../config/schema.js';
+import { plcSecurity, securityModes, securityPolicies, trustServerCertificate, userIdentity } from '../opcua-security.js';
 import type { Logger } from '../../observability/logger.js';
 import { silentLogger } from '../../observability/logger.js';
 import type { SimCounterTag } from '../tags.js';
@@ -204,6 +204,40 @@ export async function simSecurityFor(plc: PlcConfig): Promise<SimPlcSecurity | u
     trustClients: true,
     users: identity.type === UserTokenType.UserName ? [{ userName: identity.userName, password: identity.password ?? '' }] : undefined,
   };
+}
+
+/**
+ * The simulated PLC a config asks for (`plc.simulate`), on 127.0.0.1 at the port of `plc.endpoint`,
+ * holding the conveyors while a station is not Ready. With a secure link, its certificate is
+ * trusted by the link: the simulator was made by this process, so that is not trusting a PLC.
+ */
+export async function startSimPlcFor(config: Config, logger: Logger): Promise<SimPlc> {
+  const simulate = config.plc.simulate;
+  if (!simulate) throw new Error('plc.simulate is not set');
+  const sim = await startSimPlc({
+    host: '127.0.0.1',
+    port: Number(new URL(config.plc.endpoint.replace(/^opc\.tcp:/, 'http:')).port || 4840),
+    windowMs: simulate.windowMs,
+    interlockReady: true,
+    stations: config.stations.map((s) => ({
+      id: s.id,
+      kind: s.kind,
+      partsPerMinute: s.kind === 'part' ? (simulate.stations[s.id]?.partsPerMinute ?? 120) : 0,
+      cleanCheckEveryMs: simulate.stations[s.id]?.cleanCheckEveryMs ?? 0,
+      recipeCycle: s.kind === 'part' ? simulate.stations[s.id]?.recipeCycle : undefined,
+    })),
+    logger,
+    security: await simSecurityFor(config.plc),
+  });
+  if (config.plc.security.mode === 'None') return sim;
+  try {
+    await trustServerCertificate(plcSecurity(config.plc).pkiDir, sim.certificate());
+  } catch (e) {
+    await sim.stop();
+    throw e;
+  }
+  logger.info({ pkiDir: config.plc.security.pkiDir }, "simulated PLC's certificate trusted by the link");
+  return sim;
 }
 
 function serverSecurity(sec: SimPlcSecurity | undefined) {
